@@ -1,0 +1,39 @@
+# wsemu — everything a fresh machine needs: `make demo`, `make test`, `make bench`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# The package (and its native extension) is reinstalled when any of these change.
+SOURCES := pyproject.toml setup.py native/build_native.py $(wildcard native/include/wsemu/*.h native/src/*)
+
+.PHONY: install demo test bench apt-deps clean
+
+install: $(STAMP)
+
+$(STAMP): $(SOURCES)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/wsemu demo
+
+# mingw-w64 lets the ABI tests check every Windows constant and layout against Microsoft's
+# headers; it is installed when apt is usable (CI runs as root), else those tests are skipped.
+apt-deps:
+	@if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing mingw-w64 (Windows headers for the ABI tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mingw-w64 >/dev/null; \
+	fi
+
+test: $(STAMP) apt-deps
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info wsemu/_native*.so .pytest_cache .hypothesis

@@ -1,0 +1,172 @@
+"""`make bench`: wsemu against raw sockets, measured in the same run, printed as ratios.
+
+Each benchmark runs its raw-socket and wsemu variants alternately, several rounds, in two
+processes (spawned, so each side is a fresh interpreter); the reported figure is the median
+round. Absolute times are noise on a small shared machine, so only the ratio counts, and the
+loops are written the same way for both variants (one call per operation, no adapter layer).
+
+Budgets: DESIGN.md §4.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import socket
+import statistics
+import sys
+import time
+
+CHUNK = 64 * 1024
+BULK_BYTES = 1 << 30
+PINGPONGS = 20_000
+
+
+# --------------------------------------------------------------------------------------
+# Peers (run in the child process)
+# --------------------------------------------------------------------------------------
+def _peer(kind: str, mode: str, port: int, amount: int) -> None:
+    if kind == "raw":
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.recv(1)                                  # "go"
+        if mode == "bulk":
+            buf = b"\0" * CHUNK
+            send = s.sendall
+            for _ in range(amount // CHUNK):
+                send(buf)
+        else:
+            send, recv = s.send, s.recv
+            for _ in range(amount):
+                send(recv(1))
+        s.close()
+        return
+    from wsemu import ws2
+    ws2.WSAStartup(0x0202)
+    s = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
+    ws2.connect(s, ("127.0.0.1", port))
+    ws2.setsockopt(s, ws2.IPPROTO_TCP, ws2.TCP_NODELAY, 1)
+    ws2.recv(s, 1)
+    if mode == "bulk":
+        buf = b"\0" * CHUNK
+        send = ws2.send
+        for _ in range(amount // CHUNK):
+            send(s, buf)
+    else:
+        send, recv = ws2.send, ws2.recv
+        for _ in range(amount):
+            send(s, recv(s, 1))
+    ws2.closesocket(s)
+    ws2.WSACleanup()
+
+
+# --------------------------------------------------------------------------------------
+# Measuring side (this process)
+# --------------------------------------------------------------------------------------
+def _round(kind: str, mode: str, amount: int) -> float:
+    """One timed round; returns seconds for the measured loop only."""
+    ctx = multiprocessing.get_context("spawn")
+    if kind == "raw":
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        port = lsock.getsockname()[1]
+        peer = ctx.Process(target=_peer, args=(kind, mode, port, amount))
+        peer.start()
+        s, _ = lsock.accept()
+        lsock.close()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if mode == "bulk":
+            recv = s.recv
+            got = 0
+            start = time.perf_counter()
+            s.send(b"g")
+            while got < amount:
+                got += len(recv(CHUNK))
+        else:
+            send, recv = s.send, s.recv
+            start = time.perf_counter()
+            s.send(b"g")
+            for _ in range(amount):
+                send(b"x")
+                recv(1)
+        elapsed = time.perf_counter() - start
+        s.close()
+    else:
+        from wsemu import ws2
+        ws2.WSAStartup(0x0202)
+        lsock = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
+        ws2.bind(lsock, ("127.0.0.1", 0))
+        ws2.listen(lsock, 1)
+        port = ws2.getsockname(lsock)[1]
+        peer = ctx.Process(target=_peer, args=(kind, mode, port, amount))
+        peer.start()
+        s, _ = ws2.accept(lsock)
+        ws2.closesocket(lsock)
+        ws2.setsockopt(s, ws2.IPPROTO_TCP, ws2.TCP_NODELAY, 1)
+        if mode == "bulk":
+            recv = ws2.recv
+            got = 0
+            start = time.perf_counter()
+            ws2.send(s, b"g")
+            while got < amount:
+                got += len(recv(s, CHUNK))
+        else:
+            send, recv = ws2.send, ws2.recv
+            start = time.perf_counter()
+            ws2.send(s, b"g")
+            for _ in range(amount):
+                send(s, b"x")
+                recv(s, 1)
+        elapsed = time.perf_counter() - start
+        ws2.closesocket(s)
+        ws2.WSACleanup()
+    peer.join()
+    if peer.exitcode != 0:
+        raise SystemExit(f"{kind} {mode} peer failed with exit code {peer.exitcode}")
+    return elapsed
+
+
+def measure(mode: str, amount: int, rounds: int) -> tuple[float, float]:
+    raw, emu = [], []
+    for i in range(rounds):
+        for kind, results in (("raw", raw), ("wsemu", emu)) if i % 2 == 0 else (("wsemu", emu), ("raw", raw)):
+            print(f"  {mode:9} round {i + 1}/{rounds} {kind:5} ...", end="", flush=True)
+            seconds = _round(kind, mode, amount)
+            results.append(seconds)
+            print(f" {seconds:.3f} s", flush=True)
+    return statistics.median(raw), statistics.median(emu)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--bulk-bytes", type=int, default=BULK_BYTES)
+    parser.add_argument("--pingpongs", type=int, default=PINGPONGS)
+    args = parser.parse_args(argv)
+
+    print(f"wsemu benchmarks on {platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()}),"
+          f" {args.rounds} interleaved rounds each, median reported")
+    raw_bulk, emu_bulk = measure("bulk", args.bulk_bytes, args.rounds)
+    raw_pp, emu_pp = measure("pingpong", args.pingpongs, args.rounds)
+
+    mb = args.bulk_bytes / 1e6
+    rows = [
+        ("bulk TCP loopback, 1 GiB in 64 KiB (MB/s)" if args.bulk_bytes == BULK_BYTES
+         else f"bulk TCP loopback, {mb:.0f} MB in 64 KiB (MB/s)",
+         mb / raw_bulk, mb / emu_bulk, raw_bulk / emu_bulk, ">= 0.95x throughput", raw_bulk / emu_bulk >= 0.95),
+        (f"1-byte ping-pong, {args.pingpongs} round trips (us/RTT)",
+         raw_pp / args.pingpongs * 1e6, emu_pp / args.pingpongs * 1e6, emu_pp / raw_pp,
+         "<= 1.3x latency", emu_pp / raw_pp <= 1.3),
+    ]
+    print()
+    print(f"| {'benchmark':48} | {'raw socket':>10} | {'wsemu':>10} | {'ratio':>6} | {'budget':20} | verdict |")
+    print(f"|{'-' * 50}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 22}|---------|")
+    for name, raw, emu, ratio, budget, ok in rows:
+        print(f"| {name:48} | {raw:10.1f} | {emu:10.1f} | {ratio:5.2f}x | {budget:20} | {'ok' if ok else 'OVER':7} |")
+    return 0 if all(row[-1] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Shared fixtures: an isolated wsemu environment, WSAStartup/WSACleanup, fd-leak checks."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Isolate every test run from the user's real catalog and runtime dir, and make the ws2
+# error boundary re-raise internal errors instead of masking them as WSAEFAULT.
+_ISOLATED = tempfile.mkdtemp(prefix="wsemu-tests-")
+os.environ.setdefault("WSEMU_CONFIG_DIR", os.path.join(_ISOLATED, "config"))
+os.environ.setdefault("WSEMU_RUNTIME_DIR", os.path.join(_ISOLATED, "run"))
+os.environ["WSEMU_STRICT"] = "1"
+
+import pytest  # noqa: E402
+
+from wsemu import ws2  # noqa: E402
+from wsemu.spi.descriptor import table  # noqa: E402
+from tests.helpers import open_fds  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _process_wide_fds():
+    # Process-wide descriptors wsemu opens once on first need; open them up front so the
+    # per-module leak check compares like with like.
+    table()._dead()
+    yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_leaked_fds():
+    """The process's descriptor count is back to its baseline after each test module."""
+    before = open_fds()
+    yield
+    while ws2._proc.startups:
+        ws2.WSACleanup()
+    after = open_fds()
+    leaked = {fd: target for fd, target in after.items() if fd not in before}
+    assert not leaked, f"descriptors leaked by this module: {leaked}"
+
+
+@pytest.fixture
+def ws():
+    """WSAStartup(2.2) for the test; WSACleanup (closing what is left) afterwards."""
+    ws2.WSAStartup(0x0202)
+    yield ws2
+    while ws2._proc.startups:
+        ws2.WSACleanup()

@@ -1,0 +1,294 @@
+"""Descriptors of the base provider: one kernel fd per SOCKET, and the Windows state around it.
+
+Two records, because Windows keeps two kinds of state:
+
+* ``SocketState`` — per *underlying socket* (one per sockfs inode in this process): what
+  Windows keeps on the socket object and Linux cannot hold for us — the stored SO_ERROR, the
+  exact millisecond timeouts, SO_EXCLUSIVEADDRUSE, local shutdown, the sticky reset error,
+  connect progress, deferred WSAAccept connections. Every descriptor of the socket in this
+  process points at the same record.
+* ``Descriptor`` — per *SOCKET value*: the kernel fd, the Python socket object used for the
+  data path, the catalog entry, and the per-descriptor context Windows caches in user mode
+  (whether the descriptor has seen the socket bound: CONFORMANCE.md item 27).
+
+A blocking kernel call made through a descriptor registers its thread, so that
+``closesocket`` from another thread can wake it (items 87, 121): the fd slot is atomically
+re-pointed at /dev/null with dup2, the threads get a signal whose handler does nothing (so
+their system call returns EINTR), and the retried call fails on the dead slot. The fd number
+itself is released when the last such thread has left.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket as _socket
+import stat
+import struct
+import threading
+import time
+from typing import Callable
+
+from wsemu import abi
+from wsemu._native import lib
+from wsemu.errors import WSAError
+
+# Linux <-> Windows values for the three socket-creation numbers.
+LINUX_FAMILY = {abi.AF_INET: _socket.AF_INET, abi.AF_INET6: _socket.AF_INET6}
+WINDOWS_FAMILY = {v: k for k, v in LINUX_FAMILY.items()}
+# SOCK_* and IPPROTO_* numbers are the same on both systems.
+
+WAKE_SIGNAL = int(os.environ.get("WSEMU_WAKE_SIGNAL", signal.SIGRTMAX - 6))
+
+
+class SocketState:
+    """Windows state of one underlying socket (see module docstring)."""
+
+    __slots__ = (
+        "inode", "refs", "so_error", "rcvtimeo_ms", "sndtimeo_ms", "exclusive", "reuseaddr",
+        "shut_rd", "shut_wr", "sticky_error", "connecting", "connect_target", "connected_at",
+        "ever_connected", "deferred", "sndbuf", "rcvbuf", "debug", "dontroute", "linger_raw",
+        "bind_entries", "events", "nonblocking", "listening", "connect_failed",
+    )
+
+    def __init__(self, inode: int) -> None:
+        self.inode = inode
+        self.refs = 0
+        self.so_error = 0            # Windows SO_ERROR: settable, sticky until a connect succeeds
+        self.rcvtimeo_ms = 0         # exact DWORD values (the kernel rounds to jiffies)
+        self.sndtimeo_ms = 0
+        self.exclusive = False       # SO_EXCLUSIVEADDRUSE
+        self.reuseaddr = False       # Windows SO_REUSEADDR (the kernel flag is always on: bindrules)
+        self.shut_rd = False
+        self.shut_wr = False
+        self.sticky_error = 0        # WSAECONNRESET/WSAECONNABORTED once a reset has been seen
+        self.connecting = False
+        self.connect_target: tuple | None = None
+        self.connected_at: float | None = None
+        self.ever_connected = False
+        self.deferred: list[Descriptor] = []   # CF_DEFER'd connections, returned first by accept
+        self.sndbuf: int | None = None          # echoed SO_SNDBUF/SO_RCVBUF (Windows echoes them)
+        self.rcvbuf: int | None = None
+        self.debug = False
+        self.dontroute: int | None = None
+        self.linger_raw: tuple[int, int] | None = None
+        self.bind_entries: list = []
+        self.events = None           # event-select record (network-events issue)
+        # Cache of the kernel's O_NONBLOCK, kept by wsemu's own FIONBIO/event-select calls; it
+        # only decides whether a call registers for cancellation. Errors consult the kernel.
+        self.nonblocking = False
+        self.listening = False
+        self.connect_failed = False  # a connect failed: select reports "except" until the next one
+
+    def mark_connected(self) -> None:
+        self.connect_failed = False
+        self.connecting = False
+        self.connect_target = None
+        self.ever_connected = True
+        self.connected_at = time.monotonic()
+        self.so_error = 0
+
+
+class Descriptor:
+    """One SOCKET of the base provider (see module docstring)."""
+
+    __slots__ = (
+        "fd", "sock", "state", "info", "family", "type", "protocol", "bound", "overlapped",
+        "adopted", "blocked", "closing", "is_stream",
+    )
+
+    def __init__(self, sock: _socket.socket, state: SocketState, info: abi.WSAPROTOCOL_INFOW,
+                 family: int, type_: int, protocol: int, *, adopted: bool = False,
+                 overlapped: bool = False) -> None:
+        self.fd = sock.fileno()
+        self.sock = sock
+        self.state = state
+        self.info = info
+        self.family = family          # Windows values
+        self.type = type_
+        self.protocol = protocol
+        self.is_stream = type_ == abi.SOCK_STREAM
+        self.bound = False
+        self.overlapped = overlapped
+        self.adopted = adopted
+        self.blocked: set[int] = set()   # threads inside a blocking kernel call on this fd
+        self.closing = False
+
+    def is_nonblocking(self) -> bool:
+        """The kernel's O_NONBLOCK (shared by every descriptor of the socket, in any process)."""
+        return bool(fcntl.fcntl(self.fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+
+    def set_nonblocking(self, on: bool) -> None:
+        flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK if on else flags & ~os.O_NONBLOCK)
+        self.state.nonblocking = on
+
+    def blocking_call(self, call: Callable, *args):
+        """Run a kernel call that may block, so that closesocket can interrupt it."""
+        tid = threading.get_ident()
+        self.blocked.add(tid)
+        try:
+            return call(*args)
+        finally:
+            self.blocked.discard(tid)
+            if self.closing and not self.blocked:
+                _table.release(self)
+
+
+class Waiters:
+    """Threads blocked in select: one eventfd each, written when another thread closes a
+    socket or changes its connection state (a select must then look again)."""
+
+    def __init__(self) -> None:
+        self.fds: set[int] = set()
+        self.lock = threading.Lock()
+
+    def add(self, fd: int) -> None:
+        with self.lock:
+            self.fds.add(fd)
+
+    def discard(self, fd: int) -> None:
+        with self.lock:
+            self.fds.discard(fd)
+
+    def kick(self) -> None:
+        if self.fds:
+            with self.lock:
+                for fd in self.fds:
+                    os.eventfd_write(fd, 1)
+
+
+class DescriptorTable:
+    """The base provider's descriptors by SOCKET value, and their shared states by inode."""
+
+    def __init__(self) -> None:
+        self.waiters = Waiters()
+        self.by_fd: dict[int, Descriptor] = {}
+        self.states: dict[int, SocketState] = {}
+        self.lock = threading.RLock()
+        self._dead_fd: int | None = None
+        self._wake_installed = False
+
+    # -- registration --------------------------------------------------------------------
+    def state_for(self, fd: int) -> SocketState:
+        inode = os.fstat(fd).st_ino
+        with self.lock:
+            state = self.states.get(inode)
+            if state is None:
+                state = self.states[inode] = SocketState(inode)
+            return state
+
+    def add(self, desc: Descriptor) -> None:
+        with self.lock:
+            desc.state.refs += 1
+            self.by_fd[desc.fd] = desc
+
+    def get(self, fd: int) -> Descriptor | None:
+        return self.by_fd.get(fd)
+
+    # -- closing ------------------------------------------------------------------------
+    def close(self, desc: Descriptor) -> None:
+        """closesocket: forget the descriptor; wake threads blocked in it; close the fd."""
+        with self.lock:
+            if self.by_fd.get(desc.fd) is not desc:
+                return
+            del self.by_fd[desc.fd]
+            desc.closing = True
+            last = self._drop_ref(desc)
+            blocked = list(desc.blocked)
+        if last:
+            self._hand_to_send_queue(desc)
+        if not blocked:
+            self.release(desc)
+            self.waiters.kick()
+            return
+        # Re-point the fd slot at /dev/null first, so a thread that has not yet entered its
+        # call fails too, then interrupt those inside one.
+        self._ensure_wake_signal()
+        os.dup2(self._dead(), desc.fd)
+        for tid in blocked:
+            try:
+                signal.pthread_kill(tid, WAKE_SIGNAL)
+            except (ProcessLookupError, OSError):
+                pass
+        self.waiters.kick()
+
+    def release(self, desc: Descriptor) -> None:
+        """Close the fd number (after the last blocked thread has left)."""
+        sock, desc.sock = desc.sock, None
+        if sock is not None:
+            if desc.adopted:
+                sock.detach()        # someone else owns this fd (it was adopted, not created)
+            else:
+                sock.close()
+
+    def forget(self, desc: Descriptor) -> None:
+        """Drop an adopted descriptor without closing its fd (WSACleanup)."""
+        with self.lock:
+            if self.by_fd.pop(desc.fd, None) is desc:
+                self._drop_ref(desc)
+        desc.sock.detach()
+
+    def _drop_ref(self, desc: Descriptor) -> bool:
+        """One descriptor fewer on the socket (lock held); True when it was the last one, in
+        which case the socket's Windows state goes: deferred connections, bind registration."""
+        state = desc.state
+        state.refs -= 1
+        if state.refs:
+            return False
+        self.states.pop(state.inode, None)
+        for queued in state.deferred:
+            queued.sock.close()
+        state.deferred.clear()
+        from wsemu.spi import bindrules   # (bindrules imports this module)
+        bindrules.release(desc)
+        return True
+
+    @staticmethod
+    def _hand_to_send_queue(desc: Descriptor) -> None:
+        """A graceful close still delivers a tail the send queue holds (Windows AFD does)."""
+        from wsemu.spi.sendqueue import queue
+        if desc.sock is None or not queue.pending(desc.fd):
+            return
+        onoff, linger = struct.unpack("@ii", desc.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, 8))
+        queue.close_after(desc.fd, abortive=bool(onoff) and linger == 0)
+
+    def _dead(self) -> int:
+        if self._dead_fd is None:
+            self._dead_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        return self._dead_fd
+
+    def _ensure_wake_signal(self) -> None:
+        if not self._wake_installed:
+            if lib.wsemu_install_wake_signal(WAKE_SIGNAL) != 0:
+                raise OSError("cannot install the wsemu wake signal")
+            self._wake_installed = True
+
+    def after_fork_in_child(self) -> None:
+        """Threads do not survive fork: nothing is blocked in the child."""
+        self.lock = threading.RLock()
+        self.waiters = Waiters()
+        for desc in self.by_fd.values():
+            desc.blocked.clear()
+
+
+_table = DescriptorTable()
+os.register_at_fork(after_in_child=_table.after_fork_in_child)
+
+
+def table() -> DescriptorTable:
+    return _table
+
+
+def probe_socket(fd: int) -> tuple[int, int, int]:
+    """(Linux family, type, protocol) of a kernel socket fd; WSAENOTSOCK if it is not one."""
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            raise WSAError(abi.WSAENOTSOCK)
+        probe = _socket.socket(fileno=fd)
+    except (OSError, ValueError, OverflowError, TypeError):
+        raise WSAError(abi.WSAENOTSOCK) from None
+    try:
+        return probe.family, probe.type, probe.proto
+    finally:
+        probe.detach()
