@@ -45,3 +45,17 @@ def ws():
     yield ws2
     while ws2._proc.startups:
         ws2.WSACleanup()
+
+
+@pytest.fixture
+def pair(ws):
+    """A connected TCP pair (client, server); whatever the test left open is closed."""
+    from tests.helpers import tcp_pair
+    from wsemu.errors import WSAError
+    client, server = tcp_pair()
+    yield client, server
+    for s in (client, server):
+        try:
+            ws2.closesocket(s)
+        except WSAError:
+            pass

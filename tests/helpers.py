@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import select
+import threading
 import time
 from typing import Callable
 
@@ -61,3 +62,97 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0, interval: floa
             return False
         time.sleep(interval)
     return True
+
+
+def fails_spi(code: int, func, *args, **kwargs):
+    """Call an SPI-level ``func``; it must fail with ``code`` (SPI entries report through
+    lpErrno, so the thread's last error is not theirs to set)."""
+    import pytest
+    from wsemu.errors import WSAError
+    with pytest.raises(WSAError) as info:
+        func(*args, **kwargs)
+    assert info.value.winerror == code, f"expected {code}, got {info.value.winerror}"
+    return info.value
+
+
+def fails(code: int, func, *args, **kwargs):
+    """Call a ws2 ``func``; it must fail with ``code`` and leave ``code`` as the last error."""
+    error = fails_spi(code, func, *args, **kwargs)
+    assert ws2.WSAGetLastError() == code
+    return error
+
+
+def tcp(af: int = AF_INET) -> int:
+    return ws2.socket(af, SOCK_STREAM, IPPROTO_TCP)
+
+
+def refusing_port() -> tuple[int, int]:
+    """A loopback port that answers SYN with RST: bound, never listening (kept bound so no
+    other socket can take it meanwhile). Returns (holder socket, port)."""
+    holder = tcp()
+    ws2.bind(holder, ("127.0.0.1", 0))
+    return holder, ws2.getsockname(holder)[1]
+
+
+def full_backlog_listener() -> tuple[int, tuple, int]:
+    """A listener whose accept queue is full, so the kernel drops further SYNs and a new
+    connect stays in progress (SYN_SENT) until the first retransmission (1 s) at least.
+
+    This sandbox answers outbound TCP connections itself (a proxy accepts connects to
+    10.255.255.1, 192.0.2.x is the local subnet and refuses), so a "non-routable address"
+    cannot hold a connect in progress; a full accept queue on loopback can: with listen(0)
+    Linux queues one connection and drops the SYNs after it.
+    Returns (listener, its address, the queued client)."""
+    lst = tcp()
+    ws2.bind(lst, ("127.0.0.1", 0))
+    ws2.listen(lst, 0)
+    addr = ws2.getsockname(lst)
+    first = tcp()
+    ws2.connect(first, addr)
+    return lst, addr, first
+
+
+def fill_send_buffer(s: int) -> None:
+    """Send on a non-blocking ``s`` until it refuses with WSAEWOULDBLOCK (the peer does not read)."""
+    from wsemu.abi import FIONBIO, WSAEWOULDBLOCK
+    from wsemu.errors import WSAError
+    ws2.ioctlsocket(s, FIONBIO, 1)
+    chunk = b"x" * 65536
+    while True:
+        try:
+            ws2.send(s, chunk)
+        except WSAError as err:
+            assert err.winerror == WSAEWOULDBLOCK
+            break
+
+
+class Call(threading.Thread):
+    """Run one blocking ws2 call in a real thread; keep its result or its exception."""
+
+    def __init__(self, func, *args) -> None:
+        super().__init__(daemon=True)
+        self.func, self.args = func, args
+        self.result = self.error = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.func(*self.args)
+        except BaseException as exc:  # noqa: BLE001 — reported to the test thread
+            self.error = exc
+
+    def blocked_in(self, s: int) -> bool:
+        """Registered as blocked in a call on ``s`` (no kernel event announces that)."""
+        desc = ws2._base_provider.table.get(s)
+        return desc is not None and self.ident in desc.blocked
+
+
+def on_new_thread(func):
+    """Run ``func()`` on a fresh thread and return its result (re-raising its exception):
+    for per-thread Winsock state such as the last error and SO_OPENTYPE, which a new thread
+    starts with at Windows' defaults whatever earlier tests did on this one."""
+    call = Call(func)
+    call.start()
+    call.join()
+    if call.error is not None:
+        raise call.error
+    return call.result

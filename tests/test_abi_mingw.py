@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from wsemu._native import ffi, lib
+from wsemu._native import lib
 from tests.abi_layouts import LAYOUTS, windows_type_name
 
 MINGW = shutil.which("x86_64-w64-mingw32-gcc")

@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from tests.helpers import listener, open_fds, tcp_pair, udp_socket, wait_for
+from tests.helpers import full_backlog_listener, listener, open_fds, tcp, tcp_pair, udp_socket, wait_for
 from wsemu import ws2
 from wsemu.errors import WSAError
 from wsemu.spi.descriptor import WAKE_SIGNAL
@@ -73,10 +73,6 @@ class Call(threading.Thread):
         assert not self.is_alive(), "the blocked call was not woken"
 
 
-def tcp() -> int:
-    return ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
-
-
 def assert_wsa(error: BaseException | None, *codes: int) -> None:
     assert isinstance(error, WSAError), f"expected a WSAError, got {error!r}"
     assert error.winerror in codes, error
@@ -103,18 +99,6 @@ def fill_send_buffer(s: int) -> None:
             break
     ws2.ioctlsocket(s, W.FIONBIO, 0)
     assert ws2.select(None, [s], None, 0)[1] == []
-
-
-def full_backlog_listener() -> tuple[int, tuple, int]:
-    """listen(0) with one queued connection: Linux drops further SYNs, so a connect to it
-    stays in progress (this sandbox answers connects to unroutable addresses itself)."""
-    lst = tcp()
-    ws2.bind(lst, ("127.0.0.1", 0))
-    ws2.listen(lst, 0)
-    addr = ws2.getsockname(lst)
-    first = tcp()
-    ws2.connect(first, addr)
-    return lst, addr, first
 
 
 @pytest.fixture

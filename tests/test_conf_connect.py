@@ -10,11 +10,10 @@ Every call goes through the public ``ws2`` API over real kernel sockets. The ``n
 from __future__ import annotations
 
 import struct
-import threading
 
 import pytest
 
-from tests.helpers import listener, readable, tcp_pair, udp_socket, wait_for
+from tests.helpers import Call, fails, full_backlog_listener, listener, readable, refusing_port, tcp, tcp_pair, udp_socket, wait_for
 from wsemu import sockaddr, ws2
 from wsemu.errors import WSAError
 
@@ -24,17 +23,6 @@ W = ws2
 # ---------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------
-def fails(code: int, func, *args, **kwargs) -> WSAError:
-    """Call ``func``; it must fail with ``code`` and leave ``code`` as the last error."""
-    with pytest.raises(WSAError) as info:
-        func(*args, **kwargs)
-    assert info.value.winerror == code, f"expected {code}, got {info.value.winerror}"
-    assert ws2.WSAGetLastError() == code
-    return info.value
-
-
-def tcp() -> int:
-    return ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
 
 
 def sin(host: str, port: int) -> bytes:
@@ -44,51 +32,6 @@ def sin(host: str, port: int) -> bytes:
 
 def descriptor(s: int):
     return ws2._base_provider.table.get(s)
-
-
-class Call(threading.Thread):
-    """Run one blocking call in a real thread; keep its result or its WSAError."""
-
-    def __init__(self, func, *args) -> None:
-        super().__init__(daemon=True)
-        self.func, self.args = func, args
-        self.result = self.error = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.func(*self.args)
-        except BaseException as exc:  # noqa: BLE001 — reported to the test thread
-            self.error = exc
-
-    def blocked_in(self, s: int) -> bool:
-        desc = descriptor(s)
-        return desc is not None and self.ident in desc.blocked
-
-
-def refusing_port() -> tuple[int, int]:
-    """A loopback port that answers SYN with RST: bound, never listening (kept bound so
-    no other socket can take it meanwhile). Returns (holder socket, port)."""
-    holder = tcp()
-    ws2.bind(holder, ("127.0.0.1", 0))
-    return holder, ws2.getsockname(holder)[1]
-
-
-def full_backlog_listener() -> tuple[int, tuple, int]:
-    """A listener whose accept queue is full, so the kernel drops further SYNs and a new
-    connect stays in progress (SYN_SENT) until the first retransmission (1 s) at least.
-
-    This sandbox answers every outbound TCP connection itself (a proxy accepts connects to
-    10.255.255.1, 192.0.2.x is the local subnet and refuses), so a "non-routable address"
-    cannot hold a connect in progress here; a full accept queue on loopback can: with
-    listen(0) Linux queues one connection and drops the SYNs after it.
-    Returns (listener, its address, the queued client)."""
-    lst = tcp()
-    ws2.bind(lst, ("127.0.0.1", 0))
-    ws2.listen(lst, 0)
-    addr = ws2.getsockname(lst)
-    first = tcp()
-    ws2.connect(first, addr)
-    return lst, addr, first
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,9 +20,8 @@ import uuid
 
 import pytest
 
-from tests.helpers import LOOPBACK, listener, readable, tcp_pair, udp_socket
+from tests.helpers import LOOPBACK, fails, listener, readable, tcp_pair, udp_socket
 from wsemu import ws2
-from wsemu.errors import WSAError
 
 W = ws2
 
@@ -34,12 +33,6 @@ OWN_HANDLE_CODES = [W.SIO_BASE_HANDLE, W.SIO_BSP_HANDLE, W.SIO_BSP_HANDLE_SELECT
 # ---------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------
-def fails(code: int, func, *args, **kwargs) -> WSAError:
-    with pytest.raises(WSAError) as info:
-        func(*args, **kwargs)
-    assert info.value.winerror == code, f"expected {code}, got {info.value.winerror}"
-    assert ws2.WSAGetLastError() == code
-    return info.value
 
 
 def u32(value: int) -> bytes:
@@ -66,14 +59,6 @@ def kernel_option(s: int, level: int, name: int) -> int:
         return sock.getsockopt(level, name)
     finally:
         sock.detach()
-
-
-@pytest.fixture
-def pair(ws):
-    client, server = tcp_pair()
-    yield client, server
-    ws2.closesocket(client)
-    ws2.closesocket(server)
 
 
 @pytest.fixture(params=[(W.AF_INET, W.SOCK_STREAM), (W.AF_INET, W.SOCK_DGRAM),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 import time
 
 import pytest
@@ -35,7 +34,7 @@ from wsemu.abi import (AF_INET, AF_INET6, INVALID_SOCKET, IP_DONTFRAGMENT, IP_HD
 from wsemu import sockaddr
 from wsemu.errors import WSAError
 from wsemu.spi.base import provider
-from tests.helpers import listener, readable, tcp_pair, udp_socket
+from tests.helpers import listener, on_new_thread, readable, tcp_pair, udp_socket
 
 SPI = provider()
 DEADBEEF = 0xDEADBEEF
@@ -636,28 +635,26 @@ def test_item_64_accepted_socket_inherits_exclusiveaddruse(ws):
 # Item 65: SO_OPENTYPE
 # ======================================================================================
 def test_item_65_opentype_works_on_invalid_socket_and_is_per_thread(ws):
-    assert ws2.getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE) == 0
-    try:
+    """SO_OPENTYPE is per-thread data: runs on a fresh thread, which starts at 0."""
+    def body():
+        assert ws2.getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE) == 0
         ws2.setsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, 0x20)
         assert ws2.getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE) == 0x20
-        seen = []
-        thread = threading.Thread(target=lambda: seen.append(ws2.getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE)))
-        thread.start()
-        thread.join()
-        assert seen == [0]                               # a new thread starts at 0
-    finally:
-        ws2.setsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, 0)
+        assert on_new_thread(lambda: ws2.getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE)) == 0
+    on_new_thread(body)
 
 
 def test_item_65_opentype_length_rules(ws):
     """Set: optlen below 4 or no buffer → WSAEFAULT. Get: optlen 0 → WSAEFAULT, -1 passes
-    (compared unsigned) and reports 4."""
-    for optlen in (0, 1, 2, 3):
-        assert c_setsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, 0x10, optlen) == WSAEFAULT
-    assert c_setsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, None, 4) == WSAEFAULT
-    assert c_getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, 0).error == WSAEFAULT
-    got = c_getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, -1)
-    assert (got.error, got.value, got.optlen) == (0, 0, 4)
+    (compared unsigned) and reports 4. On a fresh thread: SO_OPENTYPE is per-thread."""
+    def body():
+        for optlen in (0, 1, 2, 3):
+            assert c_setsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, 0x10, optlen) == WSAEFAULT
+        assert c_setsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, None, 4) == WSAEFAULT
+        assert c_getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, 0).error == WSAEFAULT
+        got = c_getsockopt(INVALID_SOCKET, SOL_SOCKET, SO_OPENTYPE, -1)
+        assert (got.error, got.value, got.optlen) == (0, 0, 4)
+    on_new_thread(body)
 
 
 # ======================================================================================

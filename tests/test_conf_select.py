@@ -9,12 +9,11 @@ Items 123 (WSAPoll) and 124 (after WSAEventSelect) belong to later issues.
 """
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
-from tests.helpers import listener, readable, tcp_pair, udp_socket, wait_for
+from tests.helpers import Call, fails, fails_spi, fill_send_buffer, listener, readable, refusing_port, tcp, tcp_pair, udp_socket, wait_for
 from wsemu import ws2
 from wsemu.errors import WSAError
 from wsemu.spi.base import provider
@@ -26,68 +25,10 @@ W = ws2
 # ---------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------
-def fails(code: int, func, *args, **kwargs) -> WSAError:
-    with pytest.raises(WSAError) as info:
-        func(*args, **kwargs)
-    assert info.value.winerror == code, f"expected {code}, got {info.value.winerror}"
-    if func is not spi_select:        # the SPI reports through lpErrno, not the last error
-        assert ws2.WSAGetLastError() == code
-    return info.value
-
-
-def tcp() -> int:
-    return ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
 
 
 def spi_select(readfds, writefds, exceptfds, timeout=(0, 0)) -> int:
     return provider().WSPSelect(0, readfds, writefds, exceptfds, timeout)
-
-
-def fill_send_buffer(s: int) -> None:
-    """Send on a non-blocking ``s`` until the kernel refuses (the peer does not read)."""
-    ws2.ioctlsocket(s, W.FIONBIO, 1)
-    chunk = b"x" * 65536
-    while True:
-        try:
-            ws2.send(s, chunk)
-        except WSAError as err:
-            assert err.winerror == W.WSAEWOULDBLOCK
-            break
-
-
-def refusing_port() -> tuple[int, int]:
-    """A loopback port that answers SYN with RST (bound, never listening)."""
-    holder = tcp()
-    ws2.bind(holder, ("127.0.0.1", 0))
-    return holder, ws2.getsockname(holder)[1]
-
-
-class Call(threading.Thread):
-    def __init__(self, func, *args) -> None:
-        super().__init__(daemon=True)
-        self.func, self.args = func, args
-        self.result = self.error = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.func(*self.args)
-        except BaseException as exc:  # noqa: BLE001
-            self.error = exc
-
-    def blocked_in(self, s: int) -> bool:
-        desc = ws2._base_provider.table.get(s)
-        return desc is not None and self.ident in desc.blocked
-
-
-@pytest.fixture
-def pair(ws):
-    client, server = tcp_pair()
-    yield client, server
-    for s in (client, server):
-        try:
-            ws2.closesocket(s)
-        except WSAError:
-            pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -96,8 +37,8 @@ def pair(ws):
 def test_item_111_select_with_no_sets_or_empty_sets_is_inval(ws):
     fails(W.WSAEINVAL, ws2.select, None, None, None, 0.0005)
     fails(W.WSAEINVAL, ws2.select, [], [], [], 0.0005)
-    fails(W.WSAEINVAL, spi_select, None, None, None)
-    fails(W.WSAEINVAL, spi_select, FdSet(), FdSet(), FdSet())
+    fails_spi(W.WSAEINVAL, spi_select, None, None, None)
+    fails_spi(W.WSAEINVAL, spi_select, FdSet(), FdSet(), FdSet())
 
 
 @pytest.mark.parametrize("where", [0, 1, 2])
@@ -116,7 +57,7 @@ def test_item_113_closed_socket_in_sets_is_notsock_and_sets_are_unchanged(ws):
     ws2.closesocket(server)
     try:
         readfds, exceptfds = FdSet([client, server]), FdSet([client, server])
-        fails(W.WSAENOTSOCK, spi_select, readfds, None, exceptfds, (0, 500))
+        fails_spi(W.WSAENOTSOCK, spi_select, readfds, None, exceptfds, (0, 500))
         assert readfds.fd_count == 2 and readfds.fd_array == [client, server]
         assert exceptfds.fd_count == 2 and exceptfds.fd_array == [client, server]
     finally:

@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from tests.helpers import readable, tcp_pair, udp_socket, wait_for
+from tests.helpers import fails, readable, tcp, tcp_pair, udp_socket, wait_for
 from wsemu import ws2
-from wsemu.errors import WSAError
 
 W = ws2
 
@@ -25,16 +24,6 @@ W = ws2
 # ---------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------
-def fails(code: int, func, *args, **kwargs) -> WSAError:
-    with pytest.raises(WSAError) as info:
-        func(*args, **kwargs)
-    assert info.value.winerror == code, f"expected {code}, got {info.value.winerror}"
-    assert ws2.WSAGetLastError() == code
-    return info.value
-
-
-def tcp() -> int:
-    return ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
 
 
 def kernel_event(s: int, events: int, timeout: float = 5.0) -> int:
@@ -47,17 +36,6 @@ def kernel_event(s: int, events: int, timeout: float = 5.0) -> int:
 
 def urgent_pending(s: int, timeout: float = 5.0) -> bool:
     return bool(kernel_event(s, select.POLLPRI, timeout) & select.POLLPRI)
-
-
-@pytest.fixture
-def pair(ws):
-    client, server = tcp_pair()
-    yield client, server
-    for s in (client, server):
-        try:
-            ws2.closesocket(s)
-        except WSAError:
-            pass
 
 
 def reset_by_peer(victim: int, peer: int) -> None:

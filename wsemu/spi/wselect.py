@@ -20,7 +20,6 @@ readable if it was in readfds, otherwise the call fails with WSAENOTSOCK.
 """
 from __future__ import annotations
 
-import errno as E
 import os
 import select as _select
 import socket as L
