@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 
 from wsemu import ws2  # noqa: E402
 from wsemu.spi.descriptor import table  # noqa: E402
-from tests.helpers import open_fds  # noqa: E402
+from tests.helpers import open_fds, send_queue_idle  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,6 +33,7 @@ def no_leaked_fds():
     yield
     while ws2._proc.startups:
         ws2.WSACleanup()
+    assert send_queue_idle(), "the send queue still holds data after the module"
     after = open_fds()
     leaked = {fd: target for fd, target in after.items() if fd not in before}
     assert not leaked, f"descriptors leaked by this module: {leaked}"

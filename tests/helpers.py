@@ -156,3 +156,11 @@ def on_new_thread(func):
     if call.error is not None:
         raise call.error
     return call.result
+
+
+def send_queue_idle(timeout: float = 10.0) -> bool:
+    """The send queue holds no tail and its flusher has stopped (it closes its descriptors
+    then). A graceful close hands a queued tail to it, as Windows keeps delivering after
+    closesocket, so fd accounting must wait for it rather than race it."""
+    from wsemu.spi.sendqueue import queue
+    return wait_for(lambda: queue.thread is None and not queue.by_fd, timeout)

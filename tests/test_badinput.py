@@ -704,7 +704,7 @@ API_REGRESSIONS = {
     "recv-str-flags": (lambda w: ws2.recv(w.sockets["server4"], 1, "0"), W.WSAEOPNOTSUPP),
     # Buffers: a released view raised ValueError, a strided one TypeError (cast).
     "sendto-released-buffer": (lambda w: ws2.sendto(w.sockets["udp4"], _released(), 0, _addr(w, "udp4")), W.WSAEFAULT),
-    "send-released-buffer": (lambda w: ws2.send(w.sockets["client4"], _released()), W.WSAEFAULT),
+    "send-released-buffer": (lambda w: ws2.send(w.sockets["client4"], _released()), W.WSAEFAULT),  # was right: kept beside sendto
     "wsasend-strided-buffer": (lambda w: ws2.WSASend(w.sockets["client4"], [_strided()]), W.WSAEFAULT),
     "wsarecv-strided-buffer": (lambda w: ws2.WSARecv(w.sockets["server4"], [_strided()]), W.WSAEFAULT),
     # select: a set that is no list (TypeError), timeouts a timeval cannot hold.
@@ -725,7 +725,7 @@ API_REGRESSIONS = {
     "addresstostring-list-length": (lambda w: ws2.WSAAddressToStringW(("127.0.0.1", 1), None, [1]), W.WSAEFAULT),
     "addresstostring-str-info": (lambda w: ws2.WSAAddressToStringW(("127.0.0.1", 1), "info"), W.WSAEFAULT),
     "stringtoaddress-list-length": (lambda w: ws2.WSAStringToAddressW("127.0.0.1", W.AF_INET, None, [16]), W.WSAEFAULT),
-    "stringtoaddress-set-family": (lambda w: ws2.WSAStringToAddressW("127.0.0.1", {2}), W.WSAEINVAL),
+    "stringtoaddress-set-family": (lambda w: ws2.WSAStringToAddressW("127.0.0.1", {2}), W.WSAEINVAL),  # was right
     # The WSAAsyncSelect lParam macros took anything (TypeError on & and >>).
     "getselectevent-none": (lambda w: ws2.WSAGETSELECTEVENT(None), W.WSAEINVAL),
     "getselecterror-tuple": (lambda w: ws2.WSAGETSELECTERROR((1,)), W.WSAEINVAL),
@@ -781,7 +781,7 @@ SPI_REGRESSIONS = {
     # lookup: an unhashable SOCKET raised TypeError; a float was taken as the fd it equals.
     "closesocket-list-socket": (lambda w, t: t.WSPCloseSocket([3]), W.WSAENOTSOCK),
     "getsockname-float-socket-is-not-that-socket": (lambda w, t: t.WSPGetSockName(float(w.sockets["2/1"])), W.WSAENOTSOCK),
-    "listen-bool-socket": (lambda w, t: t.WSPListen(True, 5), W.WSAENOTSOCK),
+    "listen-bool-socket": (lambda w, t: t.WSPListen(True, 5), W.WSAENOTSOCK),   # True was looked up as fd 1
     # WSPSocket: no protocol info (AttributeError), numbers of no C int (TypeError, OverflowError).
     "socket-none-info": (lambda w, t: t.WSPSocket(W.AF_INET, W.SOCK_STREAM, 0, None), W.WSAEFAULT),
     "socket-short-bytes-info": (lambda w, t: t.WSPSocket(0, 0, 0, b"short"), W.WSAEFAULT),
@@ -895,3 +895,25 @@ def test_large_receive_through_the_provider_table_returns_the_data():
         ws2.sendto(world.sockets["udp4"], b"datagram", 0, _addr(world, "udp4"))
         assert readable(world.sockets["udp4"])
         assert ws2.recvfrom(world.sockets["udp4"], (1 << 32) + (2 << 20)) == (b"datagram", _addr(world, "udp4"))
+
+
+def test_boundary_without_strict_mode_turns_any_internal_failure_into_a_wsa_error(monkeypatch):
+    """Outside the strict test mode, even an exception no check anticipated (here a raw
+    OSError and a struct.error raised inside a call) reaches the caller as WSAError, with
+    the last error set — never as a Python traceback (DESIGN.md §5)."""
+    import errno
+    import struct
+    from wsemu import ws2 as api
+    monkeypatch.setattr(api, "_STRICT", False)
+
+    def broken_oserror():
+        raise OSError(errno.ECONNRESET, "reset")
+
+    def broken_struct():
+        raise struct.error("bad layout")
+
+    for broken, code in ((broken_oserror, api.WSAECONNRESET), (broken_struct, api.WSAEFAULT)):
+        with pytest.raises(wsemu.WSAError) as err:
+            api._api(broken)()
+        assert err.value.winerror == code
+        assert api.WSAGetLastError() == code

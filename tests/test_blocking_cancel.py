@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from tests.helpers import full_backlog_listener, listener, open_fds, tcp, tcp_pair, udp_socket, wait_for
+from tests.helpers import full_backlog_listener, listener, open_fds, send_queue_idle, tcp, tcp_pair, udp_socket, wait_for
 from wsemu import ws2
 from wsemu.errors import WSAError
 from wsemu.spi.descriptor import WAKE_SIGNAL
@@ -108,6 +108,7 @@ def fds(ws):
 
 
 def assert_no_leak(before: set[int]) -> None:
+    assert send_queue_idle()
     leaked = {fd: target for fd, target in open_fds().items() if fd not in before}
     assert not leaked, leaked
 

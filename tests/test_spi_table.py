@@ -368,3 +368,37 @@ def test_socket_adopted_again_after_a_new_wsastartup(ws):
             assert readable(b.fileno())
             received += b.recv(8)
         assert received == b"12"
+
+
+def test_adopted_socket_closed_by_its_owner_is_not_used_through_a_reused_number(ws):
+    """An adopted fd belongs to its Python owner: if the owner closes it and the number is
+    reused by another socket, ws2 must act on the new socket as a new adoption, never with
+    the stale record of the old one (found in review of the bad-input sweep)."""
+    import socket as pysock
+    old = pysock.socket(pysock.AF_INET, pysock.SOCK_DGRAM)
+    number = old.fileno()
+    assert ws2.getsockopt(number, W.SOL_SOCKET, W.SO_TYPE) == W.SOCK_DGRAM   # adopted
+    old.close()
+    new = pysock.socket(pysock.AF_INET, pysock.SOCK_STREAM)
+    try:
+        assert new.fileno() == number            # the kernel reuses the lowest free number
+        assert ws2.getsockopt(number, W.SOL_SOCKET, W.SO_TYPE) == W.SOCK_STREAM
+    finally:
+        new.close()
+    with pytest.raises(wsemu.WSAError) as err:   # and nothing at all there now
+        ws2.getsockopt(number, W.SOL_SOCKET, W.SO_TYPE)
+    assert err.value.winerror == W.WSAENOTSOCK
+
+
+def test_wsprecv_on_a_stream_fills_the_callers_buffers_directly(ws):
+    """WSPRecv reads a stream straight into the WSABUFs (several of them, in order)."""
+    from tests.helpers import tcp_pair
+    client, server = tcp_pair()
+    try:
+        ws2.send(client, b"deadbeefs")
+        first, second = bytearray(4), memoryview(bytearray(5))
+        assert ws2.WSARecv(server, [first, second]) == (9, 0)
+        assert bytes(first) + bytes(second) == b"deadbeefs"
+    finally:
+        ws2.closesocket(client)
+        ws2.closesocket(server)

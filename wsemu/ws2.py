@@ -20,7 +20,7 @@ from wsemu import abi as _abi
 from wsemu import catalog as _catalog
 from wsemu.abi import *  # noqa: F401,F403  (the Windows constants are part of this API)
 from wsemu.abi import WSAPROTOCOL_INFOW
-from wsemu.errors import WSAError, get_last_error, set_last_error
+from wsemu.errors import WSAError, get_last_error, set_last_error, wsa_from_errno_io
 from wsemu.spi import argcheck as _check
 from wsemu.spi import base as _base
 from wsemu.spi import sockopts as _sockopts
@@ -44,12 +44,14 @@ def _api(func: Callable) -> Callable:
         except WSAError as err:
             set_last_error(err.winerror)
             raise
-        except (TypeError, ValueError, OverflowError, AttributeError, IndexError, KeyError,
-                UnicodeError, BufferError) as exc:
+        except Exception as exc:
+            # Anything else is a wsemu bug or an argument no check caught: never a traceback
+            # for the caller (DESIGN.md §5). Tests run strict, where it surfaces instead.
             if _STRICT:
                 raise
-            set_last_error(W.WSAEFAULT)
-            raise WSAError(W.WSAEFAULT) from exc
+            code = wsa_from_errno_io(exc.errno) if isinstance(exc, OSError) and exc.errno else W.WSAEFAULT
+            set_last_error(code)
+            raise WSAError(code) from exc
     return call
 
 
@@ -209,8 +211,9 @@ def _table_for(s: int):
     entry = _HANDLES.get(s)
     if entry is None:
         _require_startup()
-        desc = _base_provider.adopt(s, _proc.catalog)   # WSAENOTSOCK when s is no socket
-        _fast[s] = desc
+        _base_provider.adopt(s, _proc.catalog)   # WSAENOTSOCK when s is no socket
+        # Adopted sockets stay off the fast path: their owner may close them at any time,
+        # so every call goes through the provider's check that the fd is still that socket.
         entry = _HANDLES.get(s)
     return _provider_table(_proc.catalog.by_id(entry.catalog_id))
 

@@ -131,8 +131,21 @@ class BaseProvider:
             s = argcheck.socket(s)               # WSAENOTSOCK: no float, bool or list is a SOCKET
         desc = self.table.by_fd.get(s)
         if desc is not None:
-            return desc
+            return desc if not desc.adopted else self._still_adopted(desc)
         return self.adopt(s)
+
+    def _still_adopted(self, desc: Descriptor) -> Descriptor:
+        """An adopted fd belongs to someone else, who may have closed it and had the number
+        reused by another socket since: check it is still the same kernel socket."""
+        try:
+            same = os.fstat(desc.fd).st_ino == desc.state.inode
+        except OSError:
+            same = False
+        if same:
+            return desc
+        self.table.forget(desc)
+        self.upcalls.WPUCloseSocketHandle(desc.fd)
+        return self.adopt(desc.fd)                # WSAENOTSOCK if nothing (or no socket) is there
 
     def adopt(self, s: object, catalog=None) -> Descriptor:
         """A kernel socket wsemu did not create (e.g. a Python socket's fileno())."""
@@ -533,16 +546,27 @@ class BaseProvider:
                     if desc.closing and not blocked:
                         self.table.release(desc)
         except OSError as exc:
-            if (exc.errno == E.EINVAL and lflags & L.MSG_OOB and not desc.closing
-                    and not desc.sock.getsockopt(L.SOL_SOCKET, L.SO_OOBINLINE)):
-                # Linux: EINVAL when no urgent byte is waiting; Windows: "would block".
-                raise WSAError(W.WSAEWOULDBLOCK) from None
-            raise _io_error(desc, exc, "recv") from None
+            raise _stream_recv_error(desc, exc, lflags) from None
         if not data and bufsize:
-            if desc.closing:
-                raise WSAError(W.WSAEINTR)       # closesocket from another thread ended the call
             _check_eof(desc)
         return data
+
+    def _stream_recv_into(self, desc: Descriptor, buffers: list, flags: int) -> int:
+        """WSPRecv on a stream: straight into the caller's buffers (no intermediate copy)."""
+        state = desc.state
+        if state.shut_rd or state.sticky_error:
+            raise WSAError(W.WSAESHUTDOWN if state.shut_rd else state.sticky_error)
+        lflags = _recv_flags(desc, flags) if flags else 0
+        try:
+            if state.nonblocking:
+                nbytes = desc.sock.recvmsg_into(buffers, 0, lflags)[0]
+            else:
+                nbytes = desc.blocking_call(desc.sock.recvmsg_into, buffers, 0, lflags)[0]
+        except OSError as exc:
+            raise _stream_recv_error(desc, exc, lflags) from None
+        if not nbytes and any(len(b) for b in buffers):
+            _check_eof(desc)
+        return nbytes
 
     def _recv_datagram(self, desc: Descriptor, bufsize: int, lflags: int,
                        want_from: bool = False) -> tuple[bytes, tuple | None]:
@@ -660,17 +684,16 @@ class BaseProvider:
         return self._recv_into(desc, buffers, lpFlags, lpFromlen)
 
     def _recv_into(self, desc: Descriptor, buffers: list, flags: int, fromlen: int | None):
-        total = sum(len(b) for b in buffers)
         if desc.is_stream:
-            data = self.recv_bytes(desc, total, flags)
-            address = None
-        else:
-            try:
-                data, address = self.recvfrom_bytes(desc, total, flags, fromlen)
-            except WSAError as err:
-                if err.winerror == W.WSAEMSGSIZE:
-                    _scatter(getattr(err, "data", b""), buffers)
-                raise
+            return self._stream_recv_into(desc, buffers, flags), 0, None
+        # A datagram arrives whole: read it, then scatter it over the buffers.
+        total = sum(len(b) for b in buffers)
+        try:
+            data, address = self.recvfrom_bytes(desc, total, flags, fromlen)
+        except WSAError as err:
+            if err.winerror == W.WSAEMSGSIZE:
+                _scatter(getattr(err, "data", b""), buffers)
+            raise
         _scatter(data, buffers)
         return len(data), 0, address
 
@@ -849,8 +872,19 @@ def _is_any(address: tuple) -> bool:
     return address[0] in ("0.0.0.0", "::", "")
 
 
+def _stream_recv_error(desc: Descriptor, exc: OSError, lflags: int) -> WSAError:
+    """A failed stream recv as Windows reports it."""
+    if (exc.errno == E.EINVAL and lflags & L.MSG_OOB and not desc.closing
+            and not desc.sock.getsockopt(L.SOL_SOCKET, L.SO_OOBINLINE)):
+        # Linux: EINVAL when no urgent byte is waiting; Windows: "would block".
+        return WSAError(W.WSAEWOULDBLOCK)
+    return _io_error(desc, exc, "recv")
+
+
 def _check_eof(desc: Descriptor) -> None:
     """A stream recv returned 0: a graceful close, or a reset Linux has not reported yet."""
+    if desc.closing:
+        raise WSAError(W.WSAEINTR)       # closesocket from another thread ended the call
     state = desc.state
     if state.shut_rd:
         raise WSAError(W.WSAESHUTDOWN)

@@ -520,6 +520,8 @@ def encode_value(level: int, optname: int, value: object) -> bytes:
         if not (isinstance(value, tuple) and len(value) == 2):
             raise WSAError(W.WSAEFAULT)
         onoff, secs = value
+        if not all(type(v) is int for v in (onoff, secs)):
+            raise WSAError(W.WSAEFAULT)
         return _LINGER.pack(onoff & 0xFFFF, secs & 0xFFFF)
     if isinstance(value, bool):
         value = int(value)

@@ -158,7 +158,8 @@ def _timeout_seconds(timeout: object) -> float | None:
         sec, usec = timeout
     except (TypeError, ValueError):
         raise WSAError(W.WSAEFAULT) from None
-    if not isinstance(sec, int) or not isinstance(usec, int) or sec < 0 or usec < 0:
+    # Windows' timeval holds two 32-bit longs.
+    if not all(type(v) is int and 0 <= v <= 0x7FFFFFFF for v in (sec, usec)):
         raise WSAError(W.WSAEINVAL)
     return sec + usec / 1e6
 
