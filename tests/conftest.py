@@ -19,6 +19,19 @@ from tests.helpers import open_fds, send_queue_idle  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _stop_the_test_broker():
+    """The broker the tests started (in their own runtime dir) does not outlive them."""
+    yield
+    import signal
+    lock = os.path.join(os.environ["WSEMU_RUNTIME_DIR"], "broker.lock")
+    try:
+        pid = int(open(lock).read().split()[0])
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError, IndexError):
+        pass
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _process_wide_fds():
     # Process-wide descriptors wsemu opens once on first need; open them up front so the
     # per-module leak check compares like with like.

@@ -26,12 +26,45 @@ def _catalog_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker(args: argparse.Namespace) -> int:
+    from wsemu.broker import server
+    argv = ["--verbose"] if args.verbose else []
+    if args.idle_exit is not None:
+        argv += ["--idle-exit", str(args.idle_exit)]
+    return server.main(argv)
+
+
+def _broker_status(args: argparse.Namespace) -> int:
+    from wsemu.broker import protocol
+    from wsemu.broker.client import client
+    report = client().request(protocol.Status()).report
+    print(f"wsemu broker pid {report['broker_pid']}, {report['clients']} connected client(s)")
+    deposits = report["deposits"]
+    print(f"outstanding deposits: {len(deposits)}")
+    for d in deposits:
+        print(f"  token {d['token']:#010x}  socket inode {d['inode']}  from pid {d['source_pid']}"
+              f" for pid {d['target_pid']}  uid {d['uid']}  waiting {d['age_s']:.1f} s")
+    shared = report["shared"]
+    print(f"shared sockets: {len(shared)}")
+    for s in shared:
+        print(f"  socket inode {s['inode']}  held by pids {', '.join(map(str, s['holders']))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wsemu", description="Winsock service-provider emulator for Linux.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="a Winsock client and server in two processes, narrated")
     demo.set_defaults(func=_demo)
+
+    broker = commands.add_parser("broker", help="run the broker in the foreground; `status` lists what it holds")
+    broker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                        help="exit after this long without clients or deposits")
+    broker.add_argument("-v", "--verbose", action="store_true")
+    broker.set_defaults(func=_broker)
+    broker_commands = broker.add_subparsers(dest="broker_command", metavar="ACTION")
+    broker_commands.add_parser("status", help="outstanding deposits and shared sockets").set_defaults(func=_broker_status)
 
     cat = commands.add_parser("catalog", help="the protocol catalog (like `netsh winsock show catalog`)")
     cat_commands = cat.add_subparsers(dest="catalog_command", metavar="ACTION")

@@ -23,7 +23,7 @@ from wsemu import abi as W
 from wsemu._native import ffi, lib
 from wsemu import sockaddr
 from wsemu.errors import WSAError, wsa_from_errno, wsa_from_errno_io
-from wsemu.spi import argcheck, sockopts
+from wsemu.spi import argcheck, sharing, sockopts
 from wsemu.spi.descriptor import (LINUX_FAMILY, WINDOWS_FAMILY, Descriptor, probe_socket, table)
 from wsemu.spi.sendqueue import queue as _sendq
 from wsemu.spi.table import WSPDATA, WSPPROC_TABLE
@@ -183,6 +183,10 @@ class BaseProvider:
     def WSPSocket(self, af: int, type: int, protocol: int, lpProtocolInfo: W.WSAPROTOCOL_INFOW,
                   g: int = 0, dwFlags: int = 0) -> int:
         info = argcheck.protocol_info(lpProtocolInfo, optional=False)
+        if info.dwProviderReserved:
+            # A duplicated socket's info: redeem its token (the real socket decides af, type
+            # and protocol, whatever the arguments say).
+            return self._claim(info, argcheck.integer(dwFlags))
         # 0 and FROM_PROTOCOL_INFO take the value from the catalog entry (reference/spi.md §1.2).
         af = info.iAddressFamily if af in (0, W.FROM_PROTOCOL_INFO) else af
         type = info.iSocketType if type in (0, W.FROM_PROTOCOL_INFO) else type
@@ -222,6 +226,31 @@ class BaseProvider:
                           overlapped=bool(dwFlags & W.WSA_FLAG_OVERLAPPED))
         self.table.add(desc)
         return self.upcalls.WPUModifyIFSHandle(info.dwCatalogEntryId, desc.fd)
+
+    def _claim(self, info: W.WSAPROTOCOL_INFOW, dwFlags: int) -> int:
+        fd, memfd = sharing.claim(info.dwProviderReserved)
+        try:
+            lfamily, ltype, lproto = probe_socket(fd)
+            family = WINDOWS_FAMILY[lfamily]
+            sock = L.socket(lfamily, ltype, lproto, fileno=fd)
+        except (WSAError, KeyError):
+            for leftover in (fd, memfd):
+                if leftover is not None:
+                    os.close(leftover)
+            raise WSAError(W.WSAEINVAL) from None
+        sock.set_inheritable(not dwFlags & W.WSA_FLAG_NO_HANDLE_INHERIT)
+        try:
+            state = self.table.attach(fd, memfd) if memfd is not None else self.table.state_for(fd)
+        except ValueError:
+            sock.close()
+            raise WSAError(W.WSAEINVAL) from None
+        desc = Descriptor(sock, state, info.copy(dwProviderReserved=0), family, int(ltype), lproto,
+                          overlapped=bool(dwFlags & W.WSA_FLAG_OVERLAPPED))
+        # Windows caches per descriptor whether the socket was bound when it was made
+        # (item 27): a later bind through another descriptor does not change this one's view.
+        desc.bound = bool(_bound_port(desc))
+        self.table.add(desc)
+        return self.upcalls.WPUModifyIFSHandle(desc.info.dwCatalogEntryId, desc.fd)
 
     def WSPCloseSocket(self, s: int) -> None:
         self.table.close(self.lookup(s))
@@ -820,8 +849,13 @@ class BaseProvider:
     # ==================================================================================
     # Entries of later issues (README status table)
     # ==================================================================================
-    def WSPDuplicateSocket(self, s: int, dwProcessId: int):
-        raise WSAError(W.WSAEOPNOTSUPP)
+    def WSPDuplicateSocket(self, s: int, dwProcessId: int) -> W.WSAPROTOCOL_INFOW:
+        """The socket's own catalog entry with the claim token in dwProviderReserved.
+        Checks in Windows' order: the socket (WSAENOTSOCK), then the process (WSAEINVAL)."""
+        desc = self.lookup(s)
+        pid = argcheck.integer(dwProcessId, W.WSAEINVAL)
+        token = sharing.duplicate(self.table, desc, pid)
+        return desc.info.copy(dwProviderReserved=token)
 
     def WSPEventSelect(self, s: int, hEventObject: int, lNetworkEvents: int) -> None:
         raise WSAError(W.WSAEOPNOTSUPP)

@@ -178,6 +178,37 @@ class DescriptorTable:
                 state = self.states[inode] = SocketState(inode)
             return state
 
+    def share(self, desc: Descriptor) -> int:
+        """Move the socket's Windows state into a shared page (if not there yet); its memfd."""
+        from wsemu.spi.sharedstate import SharedSocketState
+        with self.lock:
+            state = desc.state
+            if not isinstance(state, SharedSocketState):
+                self._replace_state(state, SharedSocketState.create(state))
+            return desc.state.memfd
+
+    def attach(self, fd: int, memfd: int) -> SocketState:
+        """The state of a socket claimed from another process: the page it came with."""
+        from wsemu.spi.sharedstate import SharedSocketState
+        inode = os.fstat(fd).st_ino
+        with self.lock:
+            local = self.states.get(inode)
+            if isinstance(local, SharedSocketState):
+                os.close(memfd)             # this process maps that page already
+                return local
+            shared = SharedSocketState.attach(inode, memfd, local)
+            if local is not None:
+                self._replace_state(local, shared)
+            self.states[inode] = shared
+            return shared
+
+    def _replace_state(self, old: SocketState, new: SocketState) -> None:
+        """Every descriptor of the socket in this process now uses ``new`` (lock held)."""
+        self.states[old.inode] = new
+        for desc in self.by_fd.values():
+            if desc.state is old:
+                desc.state = new
+
     def add(self, desc: Descriptor) -> None:
         with self.lock:
             desc.state.refs += 1
@@ -242,6 +273,12 @@ class DescriptorTable:
         state.deferred.clear()
         from wsemu.spi import bindrules   # (bindrules imports this module)
         bindrules.release(desc)
+        if hasattr(state, "memfd"):
+            # A shared socket: this process is out; tell the broker (if it is connected).
+            from wsemu.broker import protocol
+            from wsemu.broker.client import client
+            state.close()
+            client().notify(protocol.Release(inode=state.inode))
         return True
 
     @staticmethod

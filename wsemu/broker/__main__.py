@@ -1,0 +1,5 @@
+import sys
+
+from wsemu.broker.server import main
+
+sys.exit(main())

@@ -1,0 +1,498 @@
+"""The wsemu broker: one per user, the authority over sockets shared between processes.
+
+Like wineserver for Wine, it owns what no single process can: duplicated sockets in transit.
+``WSPDuplicateSocket`` deposits a socket (and its shared-state page) for a target process and
+gets a single-use token; the target's ``WSPSocket`` claims it with that token. A deposit lives
+until it is claimed or its target exits (watched through a pidfd), like a handle duplicated
+into a Windows process; the source may exit at once.
+
+One thread, one epoll loop, nothing ever blocks on a client: requests are read without
+waiting, replies are sent without waiting, and a client whose socket will not take a reply,
+or that breaks the protocol, is dropped. Identity is the kernel's: every message carries the
+sender's SCM_CREDENTIALS (the socket has SO_PASSCRED), never a pid or uid it wrote itself.
+"""
+from __future__ import annotations
+
+import argparse
+import array
+import errno
+import fcntl
+import logging
+import os
+import resource
+import secrets
+import select
+import signal
+import socket
+import stat
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+
+from wsemu import abi as W
+from wsemu import runtime
+from wsemu.broker import protocol as P
+
+log = logging.getLogger("wsemu.broker")
+
+_CREDS = struct.Struct("iII")
+LOCAL_TOKEN_BIT = 0x80000000      # tokens with this bit are a process's own (never the broker's)
+MAX_CLIENTS = 4096
+
+
+@dataclass
+class Deposit:
+    token: int
+    sock_fd: int
+    state_fd: int
+    target_pid: int
+    source_pid: int
+    uid: int
+    inode: int
+    created: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Target:
+    """A process deposits wait for; its pidfd turns readable when it exits."""
+    pid: int
+    pidfd: int
+    tokens: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Client:
+    sock: socket.socket
+    pids: set[int] = field(default_factory=set)   # processes that spoke on this connection
+
+
+class Broker:
+    def __init__(self, listener: socket.socket, idle_exit: float | None = None,
+                 max_deposits_per_uid: int | None = None) -> None:
+        self.listener = listener
+        self.listener.setblocking(False)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.epoll = select.epoll()
+        self.epoll.register(listener.fileno(), select.EPOLLIN)
+        self.clients: dict[int, Client] = {}
+        self.deposits: dict[int, Deposit] = {}
+        self.targets: dict[int, Target] = {}          # by pidfd
+        self.target_by_pid: dict[int, Target] = {}
+        self.per_uid: dict[int, int] = {}
+        self.shared: dict[int, set[int]] = {}          # socket inode -> pids holding it
+        self.deposited: dict[int, int] = {}            # socket inode -> outstanding deposits
+        self.idle_exit = idle_exit
+        self.last_busy = time.monotonic()
+        self.running = True
+        # Each deposit holds two descriptors plus (at most) a pidfd: stay within the limit.
+        self.max_deposits = max_deposits_per_uid or max(16, min(8192, (_raise_fd_limit() - 64) // 3))
+
+    # ----------------------------------------------------------------------------------
+    # The loop
+    # ----------------------------------------------------------------------------------
+    def serve(self) -> None:
+        while self.running:
+            timeout = 1.0 if self.idle_exit else None
+            try:
+                events = self.epoll.poll(timeout)
+            except InterruptedError:
+                continue
+            for fd, mask in events:
+                if fd == self.listener.fileno():
+                    self._accept()
+                elif fd in self.targets:
+                    self._target_exited(self.targets[fd])
+                elif fd in self.clients:
+                    self._serve_client(fd, mask)
+            if events:
+                self.last_busy = time.monotonic()
+            elif (self.idle_exit and not self.clients and not self.deposits
+                  and time.monotonic() - self.last_busy > self.idle_exit):
+                log.info("idle for %.0f s: exiting", self.idle_exit)
+                self.running = False
+
+    def close(self) -> None:
+        for client in list(self.clients.values()):
+            self._drop(client, "broker exiting")
+        for deposit in list(self.deposits.values()):
+            self._forget_deposit(deposit)
+        self.epoll.close()
+
+    # ----------------------------------------------------------------------------------
+    # Connections
+    # ----------------------------------------------------------------------------------
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # Out of descriptors: let the backlog wait rather than spin.
+                log.warning("accept: %s", exc)
+                return
+            if len(self.clients) >= MAX_CLIENTS:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            self.clients[sock.fileno()] = Client(sock)
+            self.epoll.register(sock.fileno(), select.EPOLLIN)
+
+    def _drop(self, client: Client, reason: str) -> None:
+        log.debug("dropping client: %s", reason)
+        fd = client.sock.fileno()
+        self.clients.pop(fd, None)
+        try:
+            self.epoll.unregister(fd)
+        except (OSError, ValueError):
+            pass
+        client.sock.close()
+        for pid in client.pids:
+            self._release_everything(pid)
+
+    def _serve_client(self, fd: int, mask: int) -> None:
+        # One message per wake-up: epoll is level-triggered, so the next one wakes us again,
+        # every client gets its turn, and no "would block" exception is paid per message.
+        client = self.clients[fd]
+        try:
+            data, ancillary, flags, _ = client.sock.recvmsg(
+                P.MAX_REQUEST, P.ANCILLARY_SPACE, socket.MSG_CMSG_CLOEXEC)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._drop(client, f"recv: {exc}")
+            return
+        fds, creds = _unpack_ancillary(ancillary)
+        if not data and not fds:
+            self._drop(client, "closed")
+            return
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or creds is None:
+            _close_all(fds)
+            self._drop(client, "oversized message or missing credentials")
+            return
+        try:
+            message = P.decode(data, tuple(fds), expect=P.REQUESTS)
+        except P.ProtocolError as exc:
+            _close_all(exc.fds)
+            self._drop(client, f"protocol error: {exc}")
+            return
+        pid, uid, _ = creds
+        client.pids.add(pid)
+        reply = self._handle(message, pid, uid)
+        if reply is not None:
+            self._send(client, reply)
+
+    def _send(self, client: Client, reply: P.Message) -> bool:
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", reply.fds))] if reply.fds else []
+        try:
+            client.sock.sendmsg([P.encode(reply)], ancillary, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+            return True
+        except OSError as exc:
+            # A client that does not read its replies is dropped, never waited for.
+            self._drop(client, f"send: {exc}")
+            return False
+        finally:
+            _close_all(reply.fds)      # the message carries its own copies
+
+    # ----------------------------------------------------------------------------------
+    # Requests
+    # ----------------------------------------------------------------------------------
+    def _handle(self, message: P.Message, pid: int, uid: int) -> P.Message | None:
+        if isinstance(message, P.Deposit):
+            return self._deposit(message, pid, uid)
+        if isinstance(message, P.Claim):
+            return self._claim(message, pid, uid)
+        if isinstance(message, P.Release):
+            self._release(message.inode, pid)
+            return None
+        if isinstance(message, P.Status):
+            return P.StatusReport(report=self.report())
+        return P.Pong(broker_pid=os.getpid())
+
+    def _deposit(self, message: P.Deposit, pid: int, uid: int) -> P.Message:
+        sock_fd, state_fd = message.fds
+        target_pid = message.target_pid
+        error = self._check_deposit(sock_fd, state_fd, target_pid, uid)
+        if error:
+            _close_all(message.fds)
+            return P.Error(code=error)
+        target = self.target_by_pid.get(target_pid)
+        if target is None:
+            try:
+                pidfd = os.pidfd_open(target_pid)
+            except OSError:
+                _close_all(message.fds)
+                return P.Error(code=W.WSAEINVAL)    # no such process
+            target = Target(target_pid, pidfd)
+            self.targets[pidfd] = target
+            self.target_by_pid[target_pid] = target
+            self.epoll.register(pidfd, select.EPOLLIN)
+        token = self._new_token()
+        inode = os.fstat(sock_fd).st_ino
+        self.deposits[token] = Deposit(token, sock_fd, state_fd, target_pid, pid, uid, inode)
+        target.tokens.add(token)
+        self.per_uid[uid] = self.per_uid.get(uid, 0) + 1
+        self.deposited[inode] = self.deposited.get(inode, 0) + 1
+        self.shared.setdefault(inode, set()).add(pid)
+        return P.Deposited(token=token)
+
+    def _check_deposit(self, sock_fd: int, state_fd: int, target_pid: int, uid: int) -> int:
+        if target_pid in (0, 0xFFFFFFFF) or target_pid > 0x3FFFFFFF:
+            return W.WSAEINVAL
+        try:
+            if not stat.S_ISSOCK(os.fstat(sock_fd).st_mode) or not stat.S_ISREG(os.fstat(state_fd).st_mode):
+                return W.WSAEINVAL
+            target_uid = os.stat(f"/proc/{target_pid}").st_uid
+        except OSError:
+            return W.WSAEINVAL                      # gone, or never was
+        if uid != 0 and target_uid != uid:
+            return W.WSAEINVAL                      # like OpenProcess refusing another user's
+        if self.per_uid.get(uid, 0) >= self.max_deposits:
+            return W.WSAENOBUFS
+        return 0
+
+    def _new_token(self) -> int:
+        while True:
+            token = secrets.randbits(31)
+            if token and token not in self.deposits:
+                return token
+
+    def _claim(self, message: P.Claim, pid: int, uid: int) -> P.Message:
+        deposit = self.deposits.get(message.token)
+        # An unknown, consumed, forged or foreign token: the same answer for each.
+        if deposit is None or deposit.target_pid != pid or (uid != 0 and uid != deposit.uid):
+            return P.Error(code=W.WSAEINVAL)
+        target = self.target_by_pid.get(pid)
+        if target is None or _exited(target.pidfd):
+            # The target died and this is a new process with a recycled pid.
+            if target is not None:
+                self._target_exited(target)
+            return P.Error(code=W.WSAEINVAL)
+        self._take(deposit)
+        self.shared.setdefault(deposit.inode, set()).add(pid)
+        self._tidy(deposit.inode)
+        return P.Claimed(fds=(deposit.sock_fd, deposit.state_fd))   # _send closes ours
+
+    def _release(self, inode: int, pid: int) -> None:
+        holders = self.shared.get(inode)
+        if holders is not None:
+            holders.discard(pid)
+            self._tidy(inode)
+
+    def _tidy(self, inode: int) -> None:
+        """Forget a socket nobody shares any more (fewer than two holders, nothing deposited)."""
+        holders = self.shared.get(inode)
+        if holders is not None and len(holders) < 2 and not self.deposited.get(inode):
+            del self.shared[inode]
+
+    def _release_everything(self, pid: int) -> None:
+        for inode in [i for i, holders in self.shared.items() if pid in holders]:
+            self._release(inode, pid)
+
+    # ----------------------------------------------------------------------------------
+    # Deposit bookkeeping
+    # ----------------------------------------------------------------------------------
+    def _take(self, deposit: Deposit) -> None:
+        """Remove a deposit from the books (its descriptors are the caller's business)."""
+        del self.deposits[deposit.token]
+        self.per_uid[deposit.uid] -= 1
+        if not self.per_uid[deposit.uid]:
+            del self.per_uid[deposit.uid]
+        self.deposited[deposit.inode] -= 1
+        if not self.deposited[deposit.inode]:
+            del self.deposited[deposit.inode]
+        target = self.target_by_pid.get(deposit.target_pid)
+        if target is not None:
+            target.tokens.discard(deposit.token)
+            if not target.tokens:
+                self._unwatch(target)
+
+    def _forget_deposit(self, deposit: Deposit) -> None:
+        self._take(deposit)
+        _close_all((deposit.sock_fd, deposit.state_fd))
+        self._tidy(deposit.inode)
+
+    def _target_exited(self, target: Target) -> None:
+        for token in list(target.tokens):
+            deposit = self.deposits.get(token)
+            if deposit is not None:
+                self._forget_deposit(deposit)
+        self._unwatch(target)
+        self._release_everything(target.pid)
+
+    def _unwatch(self, target: Target) -> None:
+        if self.targets.pop(target.pidfd, None) is None:
+            return
+        self.target_by_pid.pop(target.pid, None)
+        try:
+            self.epoll.unregister(target.pidfd)
+        except (OSError, ValueError):
+            pass
+        os.close(target.pidfd)
+
+    def report(self) -> dict:
+        now = time.monotonic()
+        return {
+            "broker_pid": os.getpid(),
+            "clients": len(self.clients),
+            "deposits": [
+                {"token": d.token, "target_pid": d.target_pid, "source_pid": d.source_pid,
+                 "uid": d.uid, "inode": d.inode, "age_s": round(now - d.created, 3)}
+                for d in self.deposits.values()
+            ],
+            "shared": [{"inode": inode, "holders": sorted(pids)}
+                       for inode, pids in self.shared.items() if len(pids) > 1],
+        }
+
+
+# ======================================================================================
+# Helpers
+# ======================================================================================
+def _unpack_ancillary(ancillary) -> tuple[list[int], tuple[int, int, int] | None]:
+    fds: list[int] = []
+    creds = None
+    for level, kind, data in ancillary:
+        if level != socket.SOL_SOCKET:
+            continue
+        if kind == socket.SCM_RIGHTS:
+            received = array.array("i")
+            received.frombytes(data[:len(data) - len(data) % received.itemsize])
+            fds.extend(received)
+        elif kind == socket.SCM_CREDENTIALS and len(data) >= _CREDS.size:
+            creds = _CREDS.unpack_from(data)
+    return fds, creds
+
+
+def _close_all(fds) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _exited(pidfd: int) -> bool:
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _raise_fd_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+# ======================================================================================
+# Running it
+# ======================================================================================
+def _systemd_listener() -> socket.socket | None:
+    """The socket systemd passed (socket activation: LISTEN_FDS=1, LISTEN_PID=us, fd 3)."""
+    if os.environ.get("LISTEN_PID") != str(os.getpid()) or os.environ.get("LISTEN_FDS") != "1":
+        return None
+    for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+        os.environ.pop(name, None)
+    return socket.socket(fileno=3)
+
+
+def _hold_instance_lock(directory) -> int | None:
+    """One broker per user: the running broker holds broker.lock for its lifetime."""
+    fd = os.open(directory / runtime.BROKER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _bind_listener(path) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    try:
+        os.unlink(path)           # we hold the instance lock: any socket file there is stale
+    except FileNotFoundError:
+        pass
+    old = os.umask(0o177)         # the socket is 0600 from birth, not after a chmod
+    try:
+        listener.bind(str(path))
+    finally:
+        os.umask(old)
+    listener.listen(128)
+    return listener
+
+
+def run(idle_exit: float | None = None, ready_fd: int | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (or idle_exit seconds without clients or deposits)."""
+    directory = runtime.runtime_dir()
+    listener = _systemd_listener()
+    lock_fd = None
+    if listener is None:
+        lock_fd = _hold_instance_lock(directory)
+        if lock_fd is None:
+            log.info("a broker is already running for this user")
+            _signal_ready(ready_fd)
+            return 0
+        listener = _bind_listener(directory / runtime.BROKER_SOCKET)
+    broker = Broker(listener, idle_exit)
+
+    def stop(signum, frame):
+        broker.running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    _signal_ready(ready_fd)
+    log.info("broker %d serving %s", os.getpid(), directory / runtime.BROKER_SOCKET)
+    try:
+        broker.serve()
+    finally:
+        broker.close()
+        if lock_fd is not None:
+            try:
+                os.unlink(directory / runtime.BROKER_SOCKET)
+            except FileNotFoundError:
+                pass
+            os.close(lock_fd)
+        listener.close()
+    return 0
+
+
+def _signal_ready(ready_fd: int | None) -> None:
+    if ready_fd is not None:
+        try:
+            os.write(ready_fd, b"1")
+        except OSError:
+            pass
+        os.close(ready_fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wsemu broker", description="run the wsemu broker in the foreground")
+    parser.add_argument("--idle-exit", type=float, default=None,
+                        help="exit after this many seconds without clients or deposits")
+    parser.add_argument("--daemon", action="store_true",
+                        help="detach (used when a client starts the broker on first need)")
+    parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s wsemu-broker[%(process)d] %(message)s")
+    if args.daemon:
+        # Detach: the starter waits for this process to exit, so no zombie is left behind,
+        # and the broker itself lives on, reparented, in its own session.
+        if os.fork():
+            os._exit(0)
+        os.setsid()
+    return run(args.idle_exit, args.ready_fd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Socket duplication: the deposit behind WSPDuplicateSocket, the claim behind WSPSocket.
+
+A duplicated WSAPROTOCOL_INFOW is the socket's own catalog entry with a 32-bit token in
+``dwProviderReserved`` (the field Microsoft reserves for exactly this; every other field may be
+rewritten by layered providers). The token is single-use, and only the target process can
+redeem it; an unknown, consumed, forged or foreign token fails with WSAEINVAL, the same for each.
+
+Another process: the socket and its shared-state page are deposited at the broker, which
+checks the claimer's kernel credentials. This process (``socket.dup()``-style self-sharing, as
+CPython does on Windows): a private table, no broker round trip; such tokens have their high
+bit set, so they can never be confused with the broker's.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import threading
+
+from wsemu import abi as W
+from wsemu.broker import protocol as P
+from wsemu.errors import WSAError
+
+LOCAL_TOKEN_BIT = 0x80000000
+MAX_LOCAL_DEPOSITS = 4096
+
+
+class LocalDeposits:
+    """Duplicates a process makes for itself: token -> a dup of the socket's fd."""
+
+    def __init__(self) -> None:
+        self.fds: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def deposit(self, fd: int) -> int:
+        with self.lock:
+            if len(self.fds) >= MAX_LOCAL_DEPOSITS:
+                raise WSAError(W.WSAENOBUFS)
+            try:
+                copy = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 0)
+            except OSError:
+                raise WSAError(W.WSAEMFILE) from None
+            while True:
+                token = secrets.randbits(31) | LOCAL_TOKEN_BIT
+                if token not in self.fds:
+                    break
+            self.fds[token] = copy
+            return token
+
+    def claim(self, token: int) -> int:
+        with self.lock:
+            fd = self.fds.pop(token, None)
+        if fd is None:
+            raise WSAError(W.WSAEINVAL)
+        return fd
+
+    def after_fork_in_child(self) -> None:
+        # The child is another process: the parent's self-duplicates are not its to claim.
+        self.lock = threading.Lock()
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
+local_deposits = LocalDeposits()
+os.register_at_fork(after_in_child=local_deposits.after_fork_in_child)
+
+
+def _check_target(pid: int) -> None:
+    """WSAEINVAL for pid 0, ~0, or a process that does not exist or is not ours to reach."""
+    if pid == 0 or pid >= 0xFFFFFFFF or pid > 0x3FFFFFFF:
+        raise WSAError(W.WSAEINVAL)
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        raise WSAError(W.WSAEINVAL) from None
+
+
+def duplicate(table, desc, pid: int) -> int:
+    """Deposit ``desc``'s socket for process ``pid``; the token for dwProviderReserved."""
+    _check_target(pid)
+    if pid == os.getpid():
+        return local_deposits.deposit(desc.fd)
+    from wsemu.broker.client import client
+    memfd = table.share(desc)       # from now on its Windows state lives in a shared page
+    reply = client().request(P.Deposit(fds=(desc.fd, memfd), target_pid=pid))
+    return reply.token
+
+
+def claim(token: int) -> tuple[int, int | None]:
+    """Redeem a token: (socket fd, shared-state memfd or None for a self-duplicate)."""
+    if token & LOCAL_TOKEN_BIT:
+        return local_deposits.claim(token), None
+    from wsemu.broker.client import client
+    reply = client().request(P.Claim(token=token))
+    return reply.fds
