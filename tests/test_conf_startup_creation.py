@@ -438,3 +438,19 @@ def test_item_18_raw_socket_without_privilege_is_wsaeacces(tmp_path):
                          ids=["ipx-dgram", "ipx-stream", "bth-stream", "bth-dgram", "irda"])
 def test_item_19_absent_families_are_wsaeafnosupport(ws, args):
     assert wsa_error(ws2.WSASocketW, *args, None, 0, 0) == WSAEAFNOSUPPORT
+
+
+def test_last_wsacleanup_cleans_every_provider_up_exactly_once():
+    """WSACleanup closes the process's sockets through the providers it started and then
+    cleans those up: closing must not start a provider again (a bug once left the base
+    provider's own startup count at 1, so its process-wide resources were never released)."""
+    from wsemu.spi.base import provider
+    ws2.WSAStartup(0x0202)
+    v4 = ws2.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)
+    v6 = ws2.socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP)   # a second provider GUID
+    assert provider().startups == 2
+    ws2.WSACleanup()
+    assert provider().startups == 0
+    for s in (v4, v6):
+        with pytest.raises(WSAError):
+            ws2.getsockname(s)

@@ -148,7 +148,6 @@ def test_wspstartup_takes_the_upcall_table_it_is_given():
 # Entries of later issues
 # ======================================================================================
 LATER = {
-    "WSPDuplicateSocket": lambda t, s: t.WSPDuplicateSocket(s, os.getpid()),
     "WSPEventSelect": lambda t, s: t.WSPEventSelect(s, 1, W.FD_READ),
     "WSPEnumNetworkEvents": lambda t, s: t.WSPEnumNetworkEvents(s, 0),
     "WSPAsyncSelect": lambda t, s: t.WSPAsyncSelect(s, 1, 0x400, W.FD_READ),

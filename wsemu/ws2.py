@@ -156,8 +156,8 @@ def WSACleanup() -> None:
             set_last_error(0)
             return
         handles = list(_HANDLES.entries)
-        providers = list(_proc.providers.values())
-        _proc.providers.clear()
+    # Close through the providers already started (looking one up must not start it again),
+    # and only then clean the providers up.
     for handle in handles:
         desc = _fast.pop(handle, None)
         if desc is not None and desc.adopted:
@@ -169,6 +169,9 @@ def WSACleanup() -> None:
         except WSAError:
             pass
         _HANDLES.discard(handle)
+    with _proc.lock:
+        providers = list(_proc.providers.values())
+        _proc.providers.clear()
     for table in providers:
         try:
             table.WSPCleanup()

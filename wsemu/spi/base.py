@@ -118,6 +118,8 @@ class BaseProvider:
             if self.startups == 0:
                 raise WSAError(W.WSANOTINITIALISED)
             self.startups -= 1
+            if self.startups == 0:
+                sharing.local_deposits.release_all()   # unclaimed self-duplicates go too
 
     def WSPCancelBlockingCall(self) -> None:
         # Winsock 2 has no blocking hooks: there is never a blocking call to cancel this way.

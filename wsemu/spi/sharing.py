@@ -54,6 +54,13 @@ class LocalDeposits:
             raise WSAError(W.WSAEINVAL)
         return fd
 
+    def release_all(self) -> None:
+        """Close unclaimed self-duplicates (the last WSPCleanup: the process is done)."""
+        with self.lock:
+            fds, self.fds = list(self.fds.values()), {}
+        for fd in fds:
+            os.close(fd)
+
     def after_fork_in_child(self) -> None:
         # The child is another process: the parent's self-duplicates are not its to claim.
         self.lock = threading.Lock()
@@ -68,7 +75,7 @@ os.register_at_fork(after_in_child=local_deposits.after_fork_in_child)
 
 def _check_target(pid: int) -> None:
     """WSAEINVAL for pid 0, ~0, or a process that does not exist or is not ours to reach."""
-    if pid == 0 or pid >= 0xFFFFFFFF or pid > 0x3FFFFFFF:
+    if not 0 < pid <= 0x3FFFFFFF:      # Linux pids stay below 2**30; 0 and ~0 are never one
         raise WSAError(W.WSAEINVAL)
     try:
         os.kill(pid, 0)
