@@ -128,6 +128,98 @@ def _round(kind: str, mode: str, amount: int) -> float:
     return elapsed
 
 
+# --------------------------------------------------------------------------------------
+# Socket hand-off between processes (DESIGN.md §4: <= 4x a raw SCM_RIGHTS hand-off)
+# --------------------------------------------------------------------------------------
+def _handoff_target(kind: str, channel: socket.socket, count: int) -> None:
+    """Receive ``count`` sockets and acknowledge each (the target side of a hand-off)."""
+    if kind == "raw":
+        for _ in range(count):
+            _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+            os.close(fds[0])
+            channel.send(b"k")
+        return
+    from wsemu import ws2
+    ws2.WSAStartup(0x0202)
+    channel.send(os.getpid().to_bytes(4, "little"))
+    fpi = ws2.FROM_PROTOCOL_INFO
+    for _ in range(count):
+        info = channel.recv(628)
+        ws2.closesocket(ws2.WSASocketW(fpi, fpi, fpi, info, 0, 0))
+        channel.send(b"k")
+    ws2.WSACleanup()
+
+
+def _handoff_round(kind: str, count: int) -> list[float]:
+    """Per-hand-off times (seconds) of ``count`` hand-offs of one TCP socket to a child."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    peer = multiprocessing.get_context("spawn").Process(target=_handoff_target, args=(kind, theirs, count))
+    peer.start()
+    theirs.close()
+    times = []
+    clock = time.perf_counter
+    if kind == "raw":
+        s = socket.socket()
+        for _ in range(count):
+            start = clock()
+            socket.send_fds(ours, [b"s"], [s.fileno()])
+            ours.recv(1)
+            times.append(clock() - start)
+        s.close()
+    else:
+        from wsemu import ws2
+        ws2.WSAStartup(0x0202)
+        pid = int.from_bytes(ours.recv(4), "little")
+        s = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
+        for _ in range(count):
+            start = clock()
+            ours.send(bytes(ws2.WSADuplicateSocketW(s, pid)))
+            ours.recv(1)
+            times.append(clock() - start)
+        ws2.closesocket(s)
+        ws2.WSACleanup()
+    peer.join()
+    ours.close()
+    if peer.exitcode != 0:
+        raise SystemExit(f"{kind} hand-off target failed with exit code {peer.exitcode}")
+    return times
+
+
+def measure_handoff(count: int, rounds: int) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {"raw": [], "wsemu": []}
+    for i in range(rounds):
+        for kind in ("raw", "wsemu") if i % 2 == 0 else ("wsemu", "raw"):
+            print(f"  hand-off  round {i + 1}/{rounds} {kind:5} ...", end="", flush=True)
+            times = _handoff_round(kind, count)
+            results[kind] += times[count // 10:]          # the first tenth warms up
+            print(f" median {statistics.median(times) * 1e6:.1f} us", flush=True)
+    return results
+
+
+def measure_local_dup(count: int) -> tuple[float, float]:
+    """In-process duplicate + claim + close (wsemu) against os.dup + close, medians (s)."""
+    from wsemu import ws2
+    ws2.WSAStartup(0x0202)
+    s = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
+    pid = os.getpid()
+    emu, raw = [], []
+    clock = time.perf_counter
+    for _ in range(count):
+        start = clock()
+        ws2.closesocket(ws2.WSASocketW(0, 0, 0, ws2.WSADuplicateSocketW(s, pid), 0, 0))
+        emu.append(clock() - start)
+        start = clock()
+        os.close(os.dup(s))
+        raw.append(clock() - start)
+    ws2.closesocket(s)
+    ws2.WSACleanup()
+    return statistics.median(raw), statistics.median(emu)
+
+
+def _p99(values: list[float]) -> float:
+    return sorted(values)[int(len(values) * 0.99)]
+
+
 def measure(mode: str, amount: int, rounds: int) -> tuple[float, float]:
     raw, emu = [], []
     for i in range(rounds):
@@ -144,12 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--bulk-bytes", type=int, default=BULK_BYTES)
     parser.add_argument("--pingpongs", type=int, default=PINGPONGS)
+    parser.add_argument("--handoffs", type=int, default=1000)
     args = parser.parse_args(argv)
 
     print(f"wsemu benchmarks on {platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()}),"
           f" {args.rounds} interleaved rounds each, median reported")
     raw_bulk, emu_bulk = measure("bulk", args.bulk_bytes, args.rounds)
     raw_pp, emu_pp = measure("pingpong", args.pingpongs, args.rounds)
+    handoff = measure_handoff(args.handoffs, args.rounds)
+    raw_ho, emu_ho = statistics.median(handoff["raw"]), statistics.median(handoff["wsemu"])
+    raw_dup, emu_dup = measure_local_dup(args.handoffs)
 
     mb = args.bulk_bytes / 1e6
     rows = [
@@ -159,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         (f"1-byte ping-pong, {args.pingpongs} round trips (us/RTT)",
          raw_pp / args.pingpongs * 1e6, emu_pp / args.pingpongs * 1e6, emu_pp / raw_pp,
          "<= 1.3x latency", emu_pp / raw_pp <= 1.3),
+        ("cross-process socket hand-off, median (us)", raw_ho * 1e6, emu_ho * 1e6, emu_ho / raw_ho,
+         "<= 4x", emu_ho / raw_ho <= 4),
+        ("cross-process socket hand-off, p99 (us)", _p99(handoff["raw"]) * 1e6,
+         _p99(handoff["wsemu"]) * 1e6, _p99(handoff["wsemu"]) / _p99(handoff["raw"]), "(reported)", True),
+        ("in-process duplicate + claim, median (us)", raw_dup * 1e6, emu_dup * 1e6, emu_dup / raw_dup,
+         "(reported; raw: dup)", True),
     ]
     print()
     print(f"| {'benchmark':48} | {'raw socket':>10} | {'wsemu':>10} | {'ratio':>6} | {'budget':20} | verdict |")

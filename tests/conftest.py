@@ -36,6 +36,9 @@ def _process_wide_fds():
     # Process-wide descriptors wsemu opens once on first need; open them up front so the
     # per-module leak check compares like with like.
     table()._dead()
+    # multiprocessing keeps a pipe to its resource tracker from the first 'spawn' on.
+    import multiprocessing.resource_tracker
+    multiprocessing.resource_tracker.ensure_running()
     from wsemu.broker import protocol
     from wsemu.broker.client import client
     client().request(protocol.Ping())      # the process's broker connection (starts the broker)

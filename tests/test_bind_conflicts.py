@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import multiprocessing
-import multiprocessing.resource_tracker
 import os
 import select
 import socket as L
@@ -406,14 +405,6 @@ class OtherProcess:
                 self._process.join()
             self._process.close()
             self._conn.close()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def resource_tracker():
-    """multiprocessing starts its tracker (and keeps a pipe to it) on the first spawn. Start it
-    for the whole session, before conftest's per-module fd baseline, so the pipe is not
-    counted as a leak of this module."""
-    multiprocessing.resource_tracker.ensure_running()
 
 
 @pytest.fixture

@@ -803,3 +803,11 @@ def test_ipv6_level_unicast_hops_round_trip(ws):
         assert ws2.getsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS) == 17
     finally:
         ws2.closesocket(s)
+
+
+def test_tcp_maxrt_accepts_every_dword(pair):
+    """TCP_MAXRT is a DWORD of seconds; Linux's TCP_USER_TIMEOUT an int of milliseconds, so
+    large values saturate instead of overflowing (the bad-input sweep once hit this)."""
+    client, _ = pair
+    for seconds in (0, 5, 0x7FFFFFFF, 0xFFFFFFFE, 0xFFFFFFFF):
+        ws2.setsockopt(client, IPPROTO_TCP, ws2.TCP_MAXRT, seconds)

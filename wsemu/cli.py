@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from wsemu import catalog
@@ -40,15 +41,104 @@ def _broker_status(args: argparse.Namespace) -> int:
     report = client().request(protocol.Status()).report
     print(f"wsemu broker pid {report['broker_pid']}, {report['clients']} connected client(s)")
     deposits = report["deposits"]
-    print(f"outstanding deposits: {len(deposits)}")
+    print(f"outstanding deposits: {report.get('deposit_count', len(deposits))}"
+          + (f" (first {len(deposits)} listed)" if len(deposits) < report.get("deposit_count", 0) else ""))
     for d in deposits:
         print(f"  token {d['token']:#010x}  socket inode {d['inode']}  from pid {d['source_pid']}"
               f" for pid {d['target_pid']}  uid {d['uid']}  waiting {d['age_s']:.1f} s")
     shared = report["shared"]
-    print(f"shared sockets: {len(shared)}")
+    print(f"shared sockets: {report.get('shared_count', len(shared))}"
+          + (f" (first {len(shared)} listed)" if len(shared) < report.get("shared_count", 0) else ""))
     for s in shared:
         print(f"  socket inode {s['inode']}  held by pids {', '.join(map(str, s['holders']))}")
     return 0
+
+
+# --------------------------------------------------------------------------------------
+# wsemu run -- CMD...
+# --------------------------------------------------------------------------------------
+SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_site")   # sitecustomize.py
+
+
+def c_face_environment(env: dict[str, str]) -> dict[str, str]:
+    """HOOK for the C face (DESIGN.md §3.3): the variables a C program started by ``wsemu run``
+    needs to find and load libwsemu.so — the library path (LD_LIBRARY_PATH naming the directory
+    that ``wsemu config --libs`` points at) and whatever its embedded interpreter needs.
+    ``env`` is the environment being built (read it, e.g. to prepend to an existing path);
+    return only the variables to set. The C face has no library yet: until the issue that
+    builds libwsemu.so fills this in, a C program gets nothing beyond the common variables."""
+    return {}
+
+
+def _python_import_roots() -> list[str]:
+    """The sys.path entries this interpreter imports wsemu and its dependencies from."""
+    import importlib.util
+    roots: list[str] = []
+    for name in ("wsemu", "cffi", "_cffi_backend", "pyroute2"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.origin or not os.path.isabs(spec.origin):
+            continue
+        root = os.path.dirname(spec.origin)
+        if spec.submodule_search_locations is not None:      # a package: its parent directory
+            root = os.path.dirname(root)
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def run_environment(base: dict[str, str] | os._Environ) -> dict[str, str]:
+    """The environment ``wsemu run`` gives its program (``base`` is not modified):
+
+    * PYTHONPATH starts with SITE_DIR, whose sitecustomize installs socket.share/fromshare
+      and then runs the sitecustomize Python would have found otherwise (see its docstring);
+    * WSEMU_PYTHON_ROOTS / WSEMU_PYTHON_TAG let a Python without wsemu installed, of the same
+      version, load it from here;
+    * WSEMU_RUNTIME_DIR pins the broker that ``run`` made sure of, whatever the program does
+      to XDG_RUNTIME_DIR;
+    * plus c_face_environment().
+    """
+    from wsemu import runtime
+    env = dict(base)
+    others = [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+              if p and os.path.realpath(p) != os.path.realpath(SITE_DIR)]
+    env["PYTHONPATH"] = os.pathsep.join([SITE_DIR] + others)   # no empty entry: that would mean cwd
+    env["WSEMU_PYTHON_ROOTS"] = os.pathsep.join(_python_import_roots())
+    env["WSEMU_PYTHON_TAG"] = sys.implementation.cache_tag or ""
+    env["WSEMU_RUNTIME_DIR"] = str(runtime.runtime_dir())
+    env.update(c_face_environment(env))
+    return env
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = list(args.command_line)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        args.run_parser.error("a command is required: wsemu run -- CMD [ARG...]")
+    from wsemu.broker import protocol
+    from wsemu.broker.client import client
+    client().request(protocol.Ping())          # the broker is up (started if need be), or WSAError
+    env = run_environment(os.environ)
+    client().close()
+    # exec: the program is this process — same pid, its exit status is ours, signals reach it
+    # directly. Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across
+    # exec: give the program the default dispositions a shell would.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, env)
+    except FileNotFoundError:
+        print(f"wsemu: {command[0]}: command not found", file=sys.stderr)
+        return 127
+    except OSError as exc:                      # not executable, a directory, ...
+        print(f"wsemu: {command[0]}: {exc.strerror}", file=sys.stderr)
+        return 126
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     cat_commands.add_parser("list", help="print every catalog entry").set_defaults(func=_catalog_list)
     cat_commands.add_parser("reset", help="restore the default catalog").set_defaults(func=_catalog_reset)
     cat.set_defaults(func=_catalog_list)
+
+    run = commands.add_parser(
+        "run", help="run a program with wsemu in place (socket.share/fromshare for Python)",
+        usage="%(prog)s -- CMD [ARG...]",
+        description="Run CMD with wsemu in place: the broker running, socket.share and "
+                    "socket.fromshare available to every Python program it starts (through a "
+                    "sitecustomize that chains to any other), the environment for the C face. "
+                    "CMD replaces wsemu (exec): same pid, its exit status, its signals.")
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="CMD [ARG...]")
+    run.set_defaults(func=_run, run_parser=run)
     return parser
 
 

@@ -237,6 +237,19 @@ def _track(s: int) -> int:
     return s
 
 
+def _forget_socket(s: int) -> None:
+    """ws2 and the base provider forget SOCKET ``s`` *without closing its fd*, whose owner
+    is someone else from now on (wsemu.compat: the fd a claimed duplicate arrived on becomes
+    a Python socket's; an adoption made only to duplicate a Python socket is dropped). The
+    socket's Windows state goes with its last descriptor here, as after closesocket."""
+    with _proc.lock:
+        _fast.pop(s, None)
+        desc = _base_provider.table.get(s)
+        if desc is not None:
+            _base_provider.table.forget(desc)
+        _HANDLES.discard(s)
+
+
 # ======================================================================================
 # Creation and teardown
 # ======================================================================================
@@ -291,9 +304,26 @@ def closesocket(s: int) -> None:
     _require_startup()
     s = _socket_arg(s)
     table = _table_for(s)
-    table.WSPCloseSocket(s)
-    _fast.pop(s, None)
+    entry = _HANDLES.get(s)
+    if entry is None or not entry.ifs:
+        table.WSPCloseSocket(s)
+        _fast.pop(s, None)
+        _HANDLES.discard(s)
+        set_last_error(0)
+        return
+    # An IFS handle is the fd number: forget it *before* the provider closes the fd. Once the
+    # kernel has released the number, another thread can get it for a new socket and register
+    # it — forgetting "s" afterwards would forget that socket instead.
+    fast = _fast.pop(s, None)
     _HANDLES.discard(s)
+    try:
+        table.WSPCloseSocket(s)
+    except BaseException as exc:
+        if getattr(exc, "winerror", None) != W.WSAENOTSOCK:
+            _HANDLES.entries.setdefault(s, entry)     # not closed: still ours
+            if fast is not None:
+                _fast.setdefault(s, fast)
+        raise
     set_last_error(0)
 
 

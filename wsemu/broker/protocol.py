@@ -191,7 +191,8 @@ def decode(packet: bytes, fds: tuple[int, ...] = (), *, expect: frozenset | None
         return cls(tuple(fds), *frame[0].unpack(packet)[4:])
     try:
         report = json.loads(packet[HEADER.size:].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # (RecursionError: a deeply nested document — "[[[[..." — within MAX_FRAME)
         raise ProtocolError("malformed report", tuple(fds)) from None
     if not isinstance(report, dict):
         raise ProtocolError("malformed report", tuple(fds))

@@ -4,7 +4,9 @@ Like wineserver for Wine, it owns what no single process can: duplicated sockets
 ``WSPDuplicateSocket`` deposits a socket (and its shared-state page) for a target process and
 gets a single-use token; the target's ``WSPSocket`` claims it with that token. A deposit lives
 until it is claimed or its target exits (watched through a pidfd), like a handle duplicated
-into a Windows process; the source may exit at once.
+into a Windows process; the source may exit at once. Which processes hold a shared socket is
+kept per process, not per connection: a holder is let go when it releases the socket or exits
+(its pidfd again), never because one of its connections closed.
 
 One thread, one epoll loop, nothing ever blocks on a client: requests are read without
 waiting, replies are sent without waiting, and a client whose socket will not take a reply,
@@ -17,6 +19,7 @@ import argparse
 import array
 import errno
 import fcntl
+import json
 import logging
 import os
 import resource
@@ -39,6 +42,7 @@ log = logging.getLogger("wsemu.broker")
 _CREDS = struct.Struct("iII")
 LOCAL_TOKEN_BIT = 0x80000000      # tokens with this bit are a process's own (never the broker's)
 MAX_CLIENTS = 4096
+REPORT_BUDGET = P.MAX_FRAME - P.HEADER.size - 1024    # the report's lists; the rest is headroom
 
 
 @dataclass
@@ -55,16 +59,17 @@ class Deposit:
 
 @dataclass
 class Target:
-    """A process deposits wait for; its pidfd turns readable when it exits."""
+    """A process the broker watches — deposits wait for it, or it holds a shared socket —
+    through a pidfd that turns readable when it exits."""
     pid: int
     pidfd: int
     tokens: set[int] = field(default_factory=set)
+    holds: set[int] = field(default_factory=set)      # inodes of the shared sockets it holds
 
 
 @dataclass
 class Client:
     sock: socket.socket
-    pids: set[int] = field(default_factory=set)   # processes that spoke on this connection
 
 
 class Broker:
@@ -98,12 +103,21 @@ class Broker:
                 events = self.epoll.poll(timeout)
             except InterruptedError:
                 continue
-            for fd, mask in events:
-                if fd == self.listener.fileno():
+            # Whose event each one is, decided for the whole batch before handling any: an
+            # earlier handler may close an fd (a client dropped, a pidfd no longer needed) and
+            # a later one reuse its number (a received deposit), and that number's event in
+            # this batch is stale — it must not be taken for the new owner's.
+            listener = self.listener.fileno()
+            owners = [(fd, mask, self.clients.get(fd) or self.targets.get(fd)) for fd, mask in events]
+            for fd, mask, owner in owners:
+                if fd == listener:
                     self._accept()
-                elif fd in self.targets:
-                    self._target_exited(self.targets[fd])
-                elif fd in self.clients:
+                elif owner is None:
+                    _drain(fd)                     # the signal wakeup pipe (all else is known)
+                elif isinstance(owner, Target):
+                    if self.targets.get(fd) is owner:
+                        self._target_exited(owner)
+                elif self.clients.get(fd) is owner:
                     self._serve_client(fd, mask)
             if events:
                 self.last_busy = time.monotonic()
@@ -149,8 +163,8 @@ class Broker:
         except (OSError, ValueError):
             pass
         client.sock.close()
-        for pid in client.pids:
-            self._release_everything(pid)
+        # What the processes that spoke here hold is theirs until they close it (Release) or
+        # exit (pidfd): a connection is not a process, it may reconnect or have others.
 
     def _serve_client(self, fd: int, mask: int) -> None:
         # One message per wake-up: epoll is level-triggered, so the next one wakes us again,
@@ -179,7 +193,6 @@ class Broker:
             self._drop(client, f"protocol error: {exc}")
             return
         pid, uid, _ = creds
-        client.pids.add(pid)
         reply = self._handle(message, pid, uid)
         if reply is not None:
             self._send(client, reply)
@@ -218,25 +231,40 @@ class Broker:
         if error:
             _close_all(message.fds)
             return P.Error(code=error)
-        target = self.target_by_pid.get(target_pid)
+        target = self._watch(target_pid)
         if target is None:
-            try:
-                pidfd = os.pidfd_open(target_pid)
-            except OSError:
-                _close_all(message.fds)
-                return P.Error(code=W.WSAEINVAL)    # no such process
-            target = Target(target_pid, pidfd)
-            self.targets[pidfd] = target
-            self.target_by_pid[target_pid] = target
-            self.epoll.register(pidfd, select.EPOLLIN)
+            _close_all(message.fds)
+            return P.Error(code=W.WSAEINVAL)        # no such process
         token = self._new_token()
         inode = os.fstat(sock_fd).st_ino
         self.deposits[token] = Deposit(token, sock_fd, state_fd, target_pid, pid, uid, inode)
         target.tokens.add(token)
         self.per_uid[uid] = self.per_uid.get(uid, 0) + 1
         self.deposited[inode] = self.deposited.get(inode, 0) + 1
-        self.shared.setdefault(inode, set()).add(pid)
+        self._hold(pid, inode)
         return P.Deposited(token=token)
+
+    def _watch(self, pid: int) -> Target | None:
+        """The watch on process ``pid`` (started if need be); None if there is no such process."""
+        target = self.target_by_pid.get(pid)
+        if target is None:
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError:
+                return None
+            target = Target(pid, pidfd)
+            self.targets[pidfd] = target
+            self.target_by_pid[pid] = target
+            self.epoll.register(pidfd, select.EPOLLIN)
+        return target
+
+    def _hold(self, pid: int, inode: int) -> None:
+        """Process ``pid`` holds the socket ``inode`` (until it releases it or exits)."""
+        target = self._watch(pid)
+        if target is None:
+            return                                  # already gone: it holds nothing
+        target.holds.add(inode)
+        self.shared.setdefault(inode, set()).add(pid)
 
     def _check_deposit(self, sock_fd: int, state_fd: int, target_pid: int, uid: int) -> int:
         if target_pid in (0, 0xFFFFFFFF) or target_pid > 0x3FFFFFFF:
@@ -270,8 +298,8 @@ class Broker:
             if target is not None:
                 self._target_exited(target)
             return P.Error(code=W.WSAEINVAL)
+        self._hold(pid, deposit.inode)
         self._take(deposit)
-        self.shared.setdefault(deposit.inode, set()).add(pid)
         self._tidy(deposit.inode)
         return P.Claimed(fds=(deposit.sock_fd, deposit.state_fd))   # _send closes ours
 
@@ -280,16 +308,21 @@ class Broker:
         if holders is not None:
             holders.discard(pid)
             self._tidy(inode)
+        self._let_go(pid, inode)
+
+    def _let_go(self, pid: int, inode: int) -> None:
+        target = self.target_by_pid.get(pid)
+        if target is not None:
+            target.holds.discard(inode)
+            self._unwatch_if_idle(target)
 
     def _tidy(self, inode: int) -> None:
         """Forget a socket nobody shares any more (fewer than two holders, nothing deposited)."""
         holders = self.shared.get(inode)
         if holders is not None and len(holders) < 2 and not self.deposited.get(inode):
             del self.shared[inode]
-
-    def _release_everything(self, pid: int) -> None:
-        for inode in [i for i, holders in self.shared.items() if pid in holders]:
-            self._release(inode, pid)
+            for pid in holders:
+                self._let_go(pid, inode)
 
     # ----------------------------------------------------------------------------------
     # Deposit bookkeeping
@@ -306,8 +339,7 @@ class Broker:
         target = self.target_by_pid.get(deposit.target_pid)
         if target is not None:
             target.tokens.discard(deposit.token)
-            if not target.tokens:
-                self._unwatch(target)
+            self._unwatch_if_idle(target)
 
     def _forget_deposit(self, deposit: Deposit) -> None:
         self._take(deposit)
@@ -319,8 +351,13 @@ class Broker:
             deposit = self.deposits.get(token)
             if deposit is not None:
                 self._forget_deposit(deposit)
+        for inode in list(target.holds):
+            self._release(inode, target.pid)
         self._unwatch(target)
-        self._release_everything(target.pid)
+
+    def _unwatch_if_idle(self, target: Target) -> None:
+        if not target.tokens and not target.holds:
+            self._unwatch(target)
 
     def _unwatch(self, target: Target) -> None:
         if self.targets.pop(target.pidfd, None) is None:
@@ -333,17 +370,38 @@ class Broker:
         os.close(target.pidfd)
 
     def report(self) -> dict:
+        """What the broker holds, as one StatusReport frame: the counts are exact; the lists
+        are cut (``truncated``) where their JSON would not fit in MAX_FRAME — thousands of
+        deposits would not, and a report that cannot be sent must not stop the broker."""
         now = time.monotonic()
+        shared = [(inode, pids) for inode, pids in self.shared.items() if len(pids) > 1]
+        budget = REPORT_BUDGET // 2          # half each; what the deposits leave goes to shared
+        truncated = False
+
+        def fit(entries) -> list:
+            nonlocal budget, truncated
+            kept = []
+            for entry in entries:
+                size = len(json.dumps(entry, separators=(",", ":"))) + 1
+                if size > budget:
+                    truncated = True
+                    break
+                budget -= size
+                kept.append(entry)
+            return kept
+
+        deposits = fit({"token": d.token, "target_pid": d.target_pid, "source_pid": d.source_pid,
+                        "uid": d.uid, "inode": d.inode, "age_s": round(now - d.created, 3)}
+                       for d in self.deposits.values())
+        budget += REPORT_BUDGET - REPORT_BUDGET // 2
         return {
             "broker_pid": os.getpid(),
             "clients": len(self.clients),
-            "deposits": [
-                {"token": d.token, "target_pid": d.target_pid, "source_pid": d.source_pid,
-                 "uid": d.uid, "inode": d.inode, "age_s": round(now - d.created, 3)}
-                for d in self.deposits.values()
-            ],
-            "shared": [{"inode": inode, "holders": sorted(pids)}
-                       for inode, pids in self.shared.items() if len(pids) > 1],
+            "deposit_count": len(self.deposits),
+            "shared_count": len(shared),
+            "truncated": truncated,
+            "deposits": deposits,
+            "shared": fit({"inode": inode, "holders": sorted(pids)} for inode, pids in shared),
         }
 
 
@@ -371,6 +429,14 @@ def _close_all(fds) -> None:
             os.close(fd)
         except OSError:
             pass
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except OSError:
+        pass
 
 
 def _exited(pidfd: int) -> bool:
@@ -430,7 +496,8 @@ def _bind_listener(path) -> socket.socket:
     return listener
 
 
-def run(idle_exit: float | None = None, ready_fd: int | None = None) -> int:
+def run(idle_exit: float | None = None, ready_fd: int | None = None,
+        max_deposits_per_uid: int | None = None) -> int:
     """Serve until SIGTERM/SIGINT (or idle_exit seconds without clients or deposits)."""
     directory = runtime.runtime_dir()
     listener = _systemd_listener()
@@ -442,11 +509,16 @@ def run(idle_exit: float | None = None, ready_fd: int | None = None) -> int:
             _signal_ready(ready_fd)
             return 0
         listener = _bind_listener(directory / runtime.BROKER_SOCKET)
-    broker = Broker(listener, idle_exit)
+    broker = Broker(listener, idle_exit, max_deposits_per_uid)
 
     def stop(signum, frame):
         broker.running = False
 
+    # Python retries an epoll_wait a signal interrupted (PEP 475); the wakeup descriptor,
+    # which the signal machinery writes to, is what makes the loop look at `running` again.
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    broker.epoll.register(wake_r, select.EPOLLIN)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     _signal_ready(ready_fd)
@@ -454,7 +526,10 @@ def run(idle_exit: float | None = None, ready_fd: int | None = None) -> int:
     try:
         broker.serve()
     finally:
+        signal.set_wakeup_fd(-1)
         broker.close()
+        os.close(wake_r)
+        os.close(wake_w)
         if lock_fd is not None:
             try:
                 os.unlink(directory / runtime.BROKER_SOCKET)
@@ -481,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--daemon", action="store_true",
                         help="detach (used when a client starts the broker on first need)")
     parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    # Tests only: a small cap on outstanding deposits per uid, to reach WSAENOBUFS.
+    parser.add_argument("--max-deposits", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -491,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.fork():
             os._exit(0)
         os.setsid()
-    return run(args.idle_exit, args.ready_fd)
+    return run(args.idle_exit, args.ready_fd, args.max_deposits)
 
 
 if __name__ == "__main__":

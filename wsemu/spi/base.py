@@ -24,7 +24,8 @@ from wsemu._native import ffi, lib
 from wsemu import sockaddr
 from wsemu.errors import WSAError, wsa_from_errno, wsa_from_errno_io
 from wsemu.spi import argcheck, sharing, sockopts
-from wsemu.spi.descriptor import (LINUX_FAMILY, WINDOWS_FAMILY, Descriptor, probe_socket, table)
+from wsemu.spi.descriptor import (LINUX_FAMILY, WINDOWS_FAMILY, Descriptor, probe_socket, table,
+                                  wrap_fd)
 from wsemu.spi.sendqueue import queue as _sendq
 from wsemu.spi.table import WSPDATA, WSPPROC_TABLE
 from wsemu.spi.upcalls import upcalls as default_upcalls
@@ -160,7 +161,7 @@ class BaseProvider:
         from wsemu import catalog as catalog_mod
         cat = catalog or catalog_mod.current()
         entry = cat.select(family, int(ltype), lproto)
-        sock = L.socket(lfamily, ltype, lproto, fileno=s)
+        sock = wrap_fd(s, lfamily, ltype, lproto)   # the owner's blocking mode stays as it is
         state = self.table.state_for(s)
         desc = Descriptor(sock, state, entry, family, int(ltype), lproto, adopted=True)
         state.nonblocking = desc.is_nonblocking()
@@ -214,6 +215,8 @@ class BaseProvider:
 
     def _register_new(self, sock: L.socket, info: W.WSAPROTOCOL_INFOW, af: int, type_: int,
                       protocol: int, dwFlags: int) -> int:
+        if sock.gettimeout() is not None:
+            sock.settimeout(None)    # Windows creates sockets blocking, whatever socket.setdefaulttimeout()
         # Windows handles are inheritable unless WSA_FLAG_NO_HANDLE_INHERIT.
         if not dwFlags & W.WSA_FLAG_NO_HANDLE_INHERIT:
             sock.set_inheritable(True)
@@ -234,7 +237,7 @@ class BaseProvider:
         try:
             lfamily, ltype, lproto = probe_socket(fd)
             family = WINDOWS_FAMILY[lfamily]
-            sock = L.socket(lfamily, ltype, lproto, fileno=fd)
+            sock = wrap_fd(fd, lfamily, ltype, lproto)   # the source's blocking mode stays too
         except (WSAError, KeyError):
             for leftover in (fd, memfd):
                 if leftover is not None:
@@ -372,7 +375,7 @@ class BaseProvider:
         if desc.closing:
             os.close(fd)                         # the listener was closed while we waited
             raise WSAError(W.WSAEINTR)
-        sock = L.socket(desc.sock.family, desc.sock.type, desc.sock.proto, fileno=fd)
+        sock = wrap_fd(fd, desc.sock.family, desc.sock.type, desc.sock.proto)   # no default timeout
         return self._inherit(desc, sock)
 
     def _inherit(self, listener: Descriptor, sock: L.socket) -> Descriptor:
@@ -601,9 +604,10 @@ class BaseProvider:
 
     def _recv_datagram(self, desc: Descriptor, bufsize: int, lflags: int,
                        want_from: bool = False) -> tuple[bytes, tuple | None]:
-        if not desc.bound and not _bound_port(desc):
-            raise WSAError(W.WSAEINVAL)          # recv on an unbound datagram socket
-        desc.bound = True
+        if not desc.bound:
+            # Windows decides "unbound" from the descriptor's own context, not the socket's:
+            # a duplicate made before the source was bound stays unbound (item 27).
+            raise WSAError(W.WSAEINVAL)
         if bufsize < 0:
             raise WSAError(W.WSAEFAULT)
         try:

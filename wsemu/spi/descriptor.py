@@ -189,14 +189,23 @@ class DescriptorTable:
 
     def attach(self, fd: int, memfd: int) -> SocketState:
         """The state of a socket claimed from another process: the page it came with."""
-        from wsemu.spi.sharedstate import SharedSocketState
+        from wsemu.spi.sharedstate import SIZE, SharedSocketState
         inode = os.fstat(fd).st_ino
         with self.lock:
             local = self.states.get(inode)
             if isinstance(local, SharedSocketState):
                 os.close(memfd)             # this process maps that page already
                 return local
-            shared = SharedSocketState.attach(inode, memfd, local)
+            # Whatever the depositor sent as the page: one too small or that cannot be mapped
+            # shared and writable (sealed, read-only) is refused here, its descriptor closed
+            # (one that maps but lacks the magic is closed by SharedSocketState.attach).
+            try:
+                if os.fstat(memfd).st_size < SIZE:
+                    raise OSError("too small")
+                shared = SharedSocketState.attach(inode, memfd, local)
+            except OSError:
+                os.close(memfd)
+                raise ValueError("not a wsemu shared socket state") from None
             if local is not None:
                 self._replace_state(local, shared)
             self.states[inode] = shared
@@ -317,12 +326,28 @@ def table() -> DescriptorTable:
     return _table
 
 
+def wrap_fd(fd: int, family: int = -1, type_: int = -1, proto: int = -1) -> _socket.socket:
+    """A Python socket object on an existing ``fd`` that leaves the fd's blocking mode as it
+    is. Python's constructor applies ``socket.getdefaulttimeout()``: once a program has set
+    one, wrapping an fd makes it non-blocking — and O_NONBLOCK belongs to the open socket,
+    shared with its owner (the Python socket wsemu adopted, the process a duplicate came
+    from). The wrapper is then set to agree with the fd's own mode (a blocking fd is
+    non-blocking for the instant in between: Python has no constructor that skips the default
+    timeout). Without a default timeout (the usual case) this is the plain constructor."""
+    if _socket.getdefaulttimeout() is None:
+        return _socket.socket(family, type_, proto, fileno=fd)
+    blocking = os.get_blocking(fd)
+    sock = _socket.socket(family, type_, proto, fileno=fd)
+    sock.setblocking(blocking)
+    return sock
+
+
 def probe_socket(fd: int) -> tuple[int, int, int]:
     """(Linux family, type, protocol) of a kernel socket fd; WSAENOTSOCK if it is not one."""
     try:
         if not stat.S_ISSOCK(os.fstat(fd).st_mode):
             raise WSAError(abi.WSAENOTSOCK)
-        probe = _socket.socket(fileno=fd)
+        probe = wrap_fd(fd)
     except (OSError, ValueError, OverflowError, TypeError):
         raise WSAError(abi.WSAENOTSOCK) from None
     try:

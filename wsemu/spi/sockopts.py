@@ -272,7 +272,9 @@ def _set_keepintvl(d: Descriptor, secs: int) -> None:
 
 
 def _set_maxrt(scale_ms: int) -> Callable[[Descriptor, int], None]:
-    return lambda d, v: d.sock.setsockopt(L.IPPROTO_TCP, _TCP_USER_TIMEOUT, 0 if v == 0xFFFFFFFF else v * scale_ms)
+    # 0xFFFFFFFF means "no limit"; Linux's TCP_USER_TIMEOUT is an int of milliseconds.
+    return lambda d, v: d.sock.setsockopt(L.IPPROTO_TCP, _TCP_USER_TIMEOUT,
+                                          0 if v == 0xFFFFFFFF else min(v * scale_ms, 0x7FFFFFFF))
 
 
 def _opentype_get(d: object) -> int:
