@@ -136,8 +136,8 @@ def _handoff_target(kind: str, channel: socket.socket, count: int) -> None:
     if kind == "raw":
         for _ in range(count):
             _, fds, _, _ = socket.recv_fds(channel, 1, 1)
-            os.close(fds[0])
             channel.send(b"k")
+            os.close(fds[0])
         return
     from wsemu import ws2
     ws2.WSAStartup(0x0202)
@@ -145,8 +145,9 @@ def _handoff_target(kind: str, channel: socket.socket, count: int) -> None:
     fpi = ws2.FROM_PROTOCOL_INFO
     for _ in range(count):
         info = channel.recv(628)
-        ws2.closesocket(ws2.WSASocketW(fpi, fpi, fpi, info, 0, 0))
-        channel.send(b"k")
+        s = ws2.WSASocketW(fpi, fpi, fpi, info, 0, 0)
+        channel.send(b"k")          # claimed: the hand-off is done (closing is not part of it)
+        ws2.closesocket(s)
     ws2.WSACleanup()
 
 

@@ -42,6 +42,8 @@ def _process_wide_fds():
     from wsemu.broker import protocol
     from wsemu.broker.client import client
     client().request(protocol.Ping())      # the process's broker connection (starts the broker)
+    from wsemu.spi import inbox
+    inbox.inbox.open()                     # the process's inbox (listener and its epoll)
     yield
 
 

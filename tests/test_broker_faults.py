@@ -5,9 +5,20 @@ WSEMU_RUNTIME_DIR under tmp_path and is SIGTERMed at the end; tests that must ki
 or cap a broker get their own directory and broker. The broker's own descriptor count is read
 from /proc/<broker pid>/fd and must come back to its baseline after every test. Other
 processes are real ones started with multiprocessing 'spawn' (``Peer``: a small RPC child
-that runs ws2 calls on command), never mocks; waiting is done on pipes, pidfds and polls,
-except where no event exists (a deposit disappearing from the status report: polled until a
-deadline).
+that runs ws2 calls on command), never mocks.
+
+Since protocol version 2 a duplicated socket reaches a process that has an inbox straight
+through it (wsemu.spi.inbox), never through the broker; the tests that are about the broker
+holding deposits (caps, exits, restarts, claims) therefore start their targets with
+WSEMU_INBOX=0 (``peers(inbox=False)``), so that every hand-off to them is a Lease and a
+one-way Deposit at the broker. Raw clients lease their tokens first too; a Deposit has no
+reply, so whether it landed is learnt by a later request on the same connection (Status,
+Claim, Ping: served in order) or by claiming it.
+
+Waiting is done on pipes, pidfds and polls, except where no event exists: a deposit
+disappearing from the status report, and whatever the broker learns from the one-way,
+batched Notices (shared-socket holders, deliveries into inboxes, releases), which lags by up
+to the notice queue's flush delay — polled until a deadline (``wait_for``).
 
 Numbers the tests measure are printed (run with ``-s`` to see them).
 """
@@ -241,6 +252,33 @@ def raw_request(sock: socket.socket, message: P.Message) -> P.Message:
     return P.decode(data, tuple(fds), expect=P.REPLIES)
 
 
+def minimal(cls: type[P.Message]) -> P.Message:
+    """A well-formed message of ``cls`` (its descriptors are placeholders; Notices needs a
+    record, and RELEASED of an unknown socket is harmless)."""
+    fds = (0, 0)[:P.fds_expected(cls)]
+    if cls is P.Notices:
+        return P.Notices(records=((P.RELEASED, 0, 0, 1),))
+    return cls(fds=fds)
+
+
+def raw_lease(sock: socket.socket) -> list[int]:
+    """Lease a batch of tokens on this connection (what must precede its deposits)."""
+    reply = raw_request(sock, P.Lease())
+    assert isinstance(reply, P.Leased) and reply.tokens, reply
+    return list(reply.tokens)
+
+
+def raw_deposit(sock: socket.socket, fds: tuple[int, int], target_pid: int, leased: list[int]) -> int:
+    """A one-way Deposit under one of the tokens this connection leased (``leased``: its unused
+    ones, refilled by a Lease when empty); the token. No reply: whether it landed shows in a
+    later request on the same connection, which the broker serves after it."""
+    if not leased:
+        leased.extend(raw_lease(sock))
+    token = leased.pop()
+    raw_send(sock, P.encode(P.Deposit(fds=fds, token=token, target_pid=target_pid)), fds)
+    return token
+
+
 def hung_up(sock: socket.socket) -> bool:
     """The broker dropped this connection (EOF or reset), nothing else arriving first."""
     data, fds = raw_receive(sock)
@@ -276,6 +314,11 @@ class _PeerCommands:
 
     def ping(self):
         return broker_client.client().request(P.Ping()).broker_pid
+
+    def cleanup_and_restart(self):
+        """WSACleanup (the last one: drops what the inbox holds unclaimed), WSAStartup."""
+        self.ws2.WSACleanup()
+        self.ws2.WSAStartup(0x0202)
 
     def connect(self, addr):
         s = self.ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
@@ -316,7 +359,9 @@ class _PeerCommands:
         for i in range(count):
             token = rng.getrandbits(31) or 1
             if i % 50 == 0:
-                token |= 0x80000000                  # some in the self-duplicate space too
+                token |= 0x80000000                  # some in the inbox delivery space too
+            elif i % 50 == 25:
+                token |= 0xC0000000                  # and in the self-duplicate space
             tokens.append(token)
         start = time.monotonic()
         for token in tokens:
@@ -331,18 +376,27 @@ class _PeerCommands:
         return dict(outcomes), len(tokens), time.monotonic() - start
 
     def raw_deposit_and_wait(self, path, target_pid, payload):
-        """Send a Deposit by hand (a socketpair end and a memfd) and never read the reply;
-        the other end carries ``payload`` for whoever claims it. Then wait to be killed."""
+        """Lease and send a Deposit by hand (a socketpair end and a memfd): one-way, so this
+        process never learns whether it landed. The other end carries ``payload`` for
+        whoever claims it. Then wait to be killed. The token."""
         conn = raw_connect(path)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         memfd = os.memfd_create("state")
-        raw_send(conn, P.encode(P.Deposit(fds=(theirs.fileno(), memfd), target_pid=target_pid)),
-                 (theirs.fileno(), memfd))
+        token = raw_deposit(conn, (theirs.fileno(), memfd), target_pid, [])
         theirs.close()
         os.close(memfd)
         mine.sendall(payload)
         self._keep = (conn, mine)
-        return "sent"
+        return token
+
+    def flush_notices(self):
+        """Send what this process's notice queue holds now (instead of within its delay)."""
+        broker_client.notices.flush()
+
+    def tell(self, records):
+        """Send a Notices frame with these records on this process's own broker connection,
+        now (synchronously, unlike the notice queue)."""
+        broker_client.client().tell(P.Notices(records=tuple(tuple(r) for r in records)))
 
     def raw_claim_and_wait(self, path, token):
         """Send a Claim by hand and never read the reply (it carries the descriptors)."""
@@ -409,7 +463,9 @@ class _PeerCommands:
         return json.loads(answer) if answer else {"exit": os.waitstatus_to_exitcode(status)}
 
 
-def _peer_main(conn) -> None:
+def _peer_main(conn, inbox: bool = True) -> None:
+    if not inbox:
+        os.environ["WSEMU_INBOX"] = "0"     # before WSAStartup: duplicates to us go via the broker
     commands = _PeerCommands()
     conn.send(("ok", os.getpid()))
     while True:
@@ -426,11 +482,13 @@ def _peer_main(conn) -> None:
 
 
 class Peer:
-    """A real process (spawned) that runs ws2 calls on command and answers over a pipe."""
+    """A real process (spawned) that runs ws2 calls on command and answers over a pipe.
+    With ``inbox=False`` it runs with WSEMU_INBOX=0: it opens no inbox, so every socket
+    duplicated to it is deposited at (and claimed from) the broker."""
 
-    def __init__(self) -> None:
+    def __init__(self, inbox: bool = True) -> None:
         self.conn, child = SPAWN.Pipe()
-        self.proc = SPAWN.Process(target=_peer_main, args=(child,), daemon=True)
+        self.proc = SPAWN.Process(target=_peer_main, args=(child, inbox), daemon=True)
         self.proc.start()
         child.close()
         self.pid = self.proc.pid
@@ -477,8 +535,8 @@ class Peer:
 def peers():
     started: list[Peer] = []
 
-    def start(n: int = 1):
-        new = [Peer() for _ in range(n)]
+    def start(n: int = 1, *, inbox: bool = True):
+        new = [Peer(inbox) for _ in range(n)]
         started.extend(new)
         return new if n > 1 else new[0]
 
@@ -509,28 +567,51 @@ def deposit_gone(token: int) -> bool:
     return all(d["token"] != token for d in status()["deposits"])
 
 
+def listed(token: int) -> bool:
+    """The broker lists this hand-off: a deposit it holds (this process's own Deposits are
+    served before this Status, which travels on the same connection) or a delivery into an
+    inbox it has heard of (a notice: poll)."""
+    return not deposit_gone(token)
+
+
 def info_token(info: bytes) -> int:
     return W.WSAPROTOCOL_INFOW.from_bytes(info).dwProviderReserved
+
+
+def went(info: bytes) -> str:
+    """Which way a duplicated socket went, by its token: "inbox" (high bit set) or "broker"."""
+    return "inbox" if info_token(info) & 0x80000000 else "broker"
 
 
 # ======================================================================================
 # Hostile input
 # ======================================================================================
-NO_SUCH_PID = int(open("/proc/sys/kernel/pid_max").read()) + 1     # a pid no process can have
+PID_MAX = int(open("/proc/sys/kernel/pid_max").read())
+NO_SUCH_PID = PID_MAX + 1                                  # a pid no process can have
 REQUEST_TYPES = [cls for cls in P._TYPES.values() if cls in P.REQUESTS]
 REPLY_TYPES = [cls for cls in P._TYPES.values() if cls in P.REPLIES]
+NOTICE_KINDS = tuple(sorted(P.NOTICE_KINDS))
 
 
 class HostileFrames:
-    """A seeded generator of frames: (packet, descriptors to send with it)."""
+    """A seeded generator of frames: (packet, descriptors to send with it).
+
+    Deposits need a token leased on the same connection: ``leased`` is what the current
+    connection leased and has not used yet (kept by the test loop, which sees the Leased
+    replies and the drops). ``self_deliveries`` are the DELIVERED notices naming this very
+    process that the generator made (token, inode): the broker books them as deliveries
+    into our inbox until we say we claimed them."""
 
     def __init__(self, seed: int, pipe_w: int, sock_end: int, memfd: int) -> None:
         self.rng = random.Random(seed)
         self.pipe_w, self.sock_end, self.memfd = pipe_w, sock_end, memfd
+        self.leased: list[int] = []
+        self.self_deliveries: list[tuple[int, int]] = []
         self.kinds = [
             (12, self.random_bytes), (12, self.header_and_junk), (12, self.corrupt_header),
-            (14, self.wrong_fd_count), (8, self.reply_types), (6, self.oversized),
-            (24, self.valid_request), (10, self.bad_deposit), (2, self.good_deposit),
+            (14, self.wrong_fd_count), (8, self.wrong_side), (6, self.oversized),
+            (20, self.valid_request), (6, self.notices), (4, self.bad_notices),
+            (8, self.bad_deposit), (3, self.unleased_deposit), (3, self.good_deposit),
         ]
         self.weights = [w for w, _ in self.kinds]
 
@@ -547,7 +628,7 @@ class HostileFrames:
         return self.rng.randbytes(n), self.real_fds(self.rng.choice([0, 0, 0, 1, 2, 3]))
 
     def header_and_junk(self):
-        type_ = self.rng.choice([*range(0, 13), 255, self.rng.randint(0, 255)])
+        type_ = self.rng.choice([*range(0, 16), 255, self.rng.randint(0, 255)])
         payload = self.rng.randbytes(self.rng.randint(0, 40))
         return P.HEADER.pack(P.MAGIC, P.VERSION, type_, P.HEADER.size + len(payload)) + payload, ()
 
@@ -557,7 +638,7 @@ class HostileFrames:
         if how == 0:
             packet[0:2] = self.rng.randbytes(2)
         elif how == 1:
-            packet[2] = self.rng.choice([0, 2, 3, 255])
+            packet[2] = self.rng.choice([0, 1, 3, 255])
         elif how == 2:
             struct.pack_into("<I", packet, 4, self.rng.getrandbits(32))
         elif how == 3:
@@ -570,64 +651,135 @@ class HostileFrames:
         cls = self.rng.choice(REQUEST_TYPES)
         wanted = P.fds_expected(cls)
         count = self.rng.choice([n for n in (0, 1, 2, 3, 4, 6) if n != wanted])
-        packet = P.encode(cls(fds=(0, 0)[:wanted]))
-        return packet, self.real_fds(count)
+        message = minimal(cls)
+        if cls is P.Deposit and self.leased:
+            message = P.Deposit(fds=message.fds, token=self.rng.choice(self.leased), target_pid=os.getpid())
+        return P.encode(message), self.real_fds(count)
 
-    def reply_types(self):
-        cls = self.rng.choice(REPLY_TYPES)
+    def wrong_side(self):
+        """Replies, and the Delivery that only an inbox takes (with a real socket and page)."""
+        cls = self.rng.choice([*REPLY_TYPES, P.Delivery])
         if cls is P.StatusReport:
-            message = cls(report={"deposits": [], "x": self.rng.random()})
-        else:
-            message = cls(fds=(0, 0)[:P.fds_expected(cls)])
-        return P.encode(message), self.real_fds(P.fds_expected(cls))
+            return P.encode(cls(report={"deposits": [], "x": self.rng.random()})), ()
+        if cls is P.Delivery:
+            fds = (self.sock_end, self.memfd)
+            return P.encode(P.Delivery(fds=fds, token=self.rng.getrandbits(32))), fds
+        if cls is P.Leased:
+            return P.encode(P.Leased(tokens=(self.rng.getrandbits(31) or 1,))), ()
+        return P.encode(cls(fds=(0, 0)[:P.fds_expected(cls)])), self.real_fds(P.fds_expected(cls))
 
     def oversized(self):
         n = self.rng.choice([P.MAX_REQUEST + 1, self.rng.randint(P.MAX_REQUEST + 1, 4096),
                              self.rng.randint(4096, 70000)])
         if self.rng.random() < 0.5:
             # a plausible header that announces the whole (oversized) packet
-            return (P.HEADER.pack(P.MAGIC, P.VERSION, P.Claim.TYPE, n) + self.rng.randbytes(n - 8),
+            type_ = self.rng.choice([P.Claim.TYPE, P.Notices.TYPE])
+            return (P.HEADER.pack(P.MAGIC, P.VERSION, type_, n) + self.rng.randbytes(n - 8),
                     self.real_fds(self.rng.choice([0, 1, 2])))
         return self.rng.randbytes(n), ()
 
     def valid_request(self):
-        cls = self.rng.choice([P.Ping, P.Status, P.Claim, P.Claim, P.Release])
+        cls = self.rng.choice([P.Ping, P.Status, P.Claim, P.Claim, P.Lease])
         if cls is P.Claim:
             return P.encode(P.Claim(token=self.rng.getrandbits(32))), ()
-        if cls is P.Release:
-            return P.encode(P.Release(inode=self.rng.getrandbits(64))), ()
         return P.encode(cls()), ()
 
+    def any_pid(self) -> int:
+        """A pid that names no live process (a live one would be watched and booked),
+        including ones no pid_t can hold."""
+        return self.rng.choice([0, NO_SUCH_PID, self.rng.randint(PID_MAX + 1, 2**32 - 1)])
+
+    def notices(self):
+        """Well-formed notices about sockets that do not exist (silent), now and then a
+        delivery into our own inbox, which stays booked until we report its claim."""
+        records = [(self.rng.choice(NOTICE_KINDS), self.rng.getrandbits(32), self.any_pid(),
+                    self.rng.getrandbits(64))
+                   for _ in range(self.rng.choice([1, 1, 2, 3, self.rng.randint(1, P.NOTICE_BATCH - 1)]))]
+        if self.rng.random() < 0.2:
+            delivery = (inbox_token(self.rng), self.rng.getrandbits(64))
+            self.self_deliveries.append(delivery)
+            records.insert(self.rng.randint(0, len(records)),
+                           (P.DELIVERED, delivery[0], os.getpid(), delivery[1]))
+        return P.encode(P.Notices(records=tuple(records))), ()
+
+    def bad_notices(self):
+        """No records, too many, a cut record, or a kind that does not exist among good ones
+        — a delivery into our own inbox among them, which the broker must not book: the
+        whole frame is refused, none of its records acted on (the final count tells)."""
+        def record(kind: int, pid: int | None = None) -> bytes:
+            return P.NOTICE.pack(kind, self.rng.getrandbits(32), self.any_pid() if pid is None else pid,
+                                 self.rng.getrandbits(64))
+
+        how = self.rng.randrange(4)
+        if how == 0:
+            payload = b""
+        elif how == 1:
+            payload = b"".join(record(P.RELEASED) for _ in range(P.NOTICE_BATCH + 1))
+        elif how == 2:
+            payload = record(P.CLAIMED)[:self.rng.randint(1, P.NOTICE.size - 1)]
+        else:
+            good = [record(self.rng.choice(NOTICE_KINDS)) for _ in range(self.rng.randint(0, 5))]
+            good.insert(self.rng.randint(0, len(good)), record(P.DELIVERED, os.getpid()))
+            bad = record(self.rng.choice([0, 5, 6, 255, self.rng.randint(5, 255)]))
+            good.insert(self.rng.randint(0, len(good)), bad)
+            payload = b"".join(good)
+        return P.HEADER.pack(P.MAGIC, P.VERSION, P.Notices.TYPE, P.HEADER.size + len(payload)) + payload, ()
+
     def bad_deposit(self):
-        """The right number of descriptors, but of the wrong kinds or for a bad target."""
+        """The right number of descriptors, but of the wrong kinds or for a bad target: under
+        a leased token, silently refused (the token is never claimable); without one, the
+        connection is dropped."""
         target = self.rng.choice([0, 0xFFFFFFFF, 0x40000000, 1 << 31, NO_SUCH_PID, os.getpid()])
         fds = self.rng.choice([(self.pipe_w, self.pipe_w), (self.sock_end, self.pipe_w),
                                (self.memfd, self.memfd), (self.sock_end, self.memfd)])
         if fds == (self.sock_end, self.memfd) and target == os.getpid():
             fds = (self.memfd, self.sock_end)                 # swapped: still wrong kinds
-        return P.encode(P.Deposit(fds=fds, target_pid=target)), fds
+        token = self.rng.choice(self.leased) if self.leased else self.rng.getrandbits(32)
+        return P.encode(P.Deposit(fds=fds, token=token, target_pid=target)), fds
+
+    def unleased_deposit(self):
+        """A valid deposit under a token this connection did not lease: dropped, and the
+        broker keeps neither descriptor."""
+        fds = (self.sock_end, self.memfd)
+        token = self.rng.getrandbits(32)
+        while token in self.leased:
+            token = self.rng.getrandbits(32)
+        return P.encode(P.Deposit(fds=fds, token=token, target_pid=os.getpid())), fds
 
     def good_deposit(self):
-        """A valid deposit for this very process (claimed back at the end)."""
+        """A valid deposit for this very process (claimed back at the end); a Lease first
+        when this connection has no token left."""
+        if not self.leased:
+            return P.encode(P.Lease()), ()
         fds = (self.sock_end, self.memfd)
-        return P.encode(P.Deposit(fds=fds, target_pid=os.getpid())), fds
+        return P.encode(P.Deposit(fds=fds, token=self.rng.choice(self.leased), target_pid=os.getpid())), fds
 
 
-def expected_outcome(packet: bytes, nfds: int) -> str:
-    """What the broker must do with this packet: "drop" the sender, "reply", or nothing."""
+def inbox_token(rng: random.Random) -> int:
+    """A token as an inbox delivery has one (high bit set, not a self-duplicate)."""
+    return 0x80000000 | rng.getrandbits(30)
+
+
+def expected_outcome(packet: bytes, nfds: int, leased) -> tuple[str, P.Message | None]:
+    """What the broker must do with this packet — "drop" the sender, "reply", or stay
+    "silent" (a one-way Deposit or Notices) — and the message it is."""
     if not packet or len(packet) > P.MAX_REQUEST or nfds > P.MAX_FDS:
-        return "drop"
+        return "drop", None
     try:
         message = P.decode(packet, tuple(range(nfds)), expect=P.REQUESTS)
     except P.ProtocolError:
-        return "drop"
-    return "silent" if isinstance(message, P.Release) else "reply"
+        return "drop", None
+    if isinstance(message, P.Deposit):
+        return ("silent" if message.token in leased else "drop"), message
+    return ("silent" if isinstance(message, P.Notices) else "reply"), message
 
 
 def test_hostile_frames_never_take_the_broker_down(clean_broker):
-    """100,000 seeded random frames from raw connections; a violator is dropped (and
-    reconnects), a valid request answered; the broker survives, keeps no descriptor it was
-    sent, and is back to its descriptor baseline."""
+    """100,000 seeded random frames from raw connections; a violator (a malformed frame, a
+    Deposit under a token its connection did not lease, a Delivery meant for an inbox) is
+    dropped (and reconnects), a valid request answered, a valid one-way message acted on
+    silently; the broker survives, keeps no descriptor it was sent, books what it was told,
+    and is back to its descriptor baseline."""
     broker = clean_broker
     baseline = broker.fd_count()
     pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC)
@@ -635,7 +787,8 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
     memfd = os.memfd_create("hostile-state", os.MFD_CLOEXEC)
     frames = HostileFrames(20260101, pipe_w, sock_end.fileno(), memfd)
     stats: Counter = Counter()
-    tokens: list[int] = []
+    tokens: list[int] = []              # real deposits among the noise
+    refused: list[int] = []             # leased tokens spent on deposits the broker refused
     peak = baseline
     conn = raw_connect(broker.socket_path)
     start = time.monotonic()
@@ -643,7 +796,7 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
     try:
         for i in range(total):
             kind, packet, fds = frames()
-            outcome = expected_outcome(packet, len(fds))
+            outcome, message = expected_outcome(packet, len(fds), frames.leased)
             stats[kind] += 1
             stats[outcome] += 1
             raw_send(conn, packet, fds)
@@ -651,19 +804,28 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
                 assert hung_up(conn), f"frame {i} ({kind}) should have been refused: {packet[:32]!r}"
                 conn.close()
                 conn = raw_connect(broker.socket_path)
+                frames.leased.clear()                         # its leases died with it
                 continue
             if outcome == "silent":
+                if isinstance(message, P.Deposit):
+                    frames.leased.remove(message.token)
+                    (tokens if kind == "good_deposit" else refused).append(message.token)
                 raw_send(conn, P.encode(P.Ping()))          # synchronise: the Pong follows
             data, got = raw_receive(conn)
             assert data, f"frame {i} ({kind}) dropped a well-behaved client: {packet[:32]!r}"
             reply = P.decode(data, tuple(got), expect=P.REPLIES)
+            assert not got
             if outcome == "silent":
-                assert isinstance(reply, P.Pong)
-            elif kind == "good_deposit":
-                assert isinstance(reply, P.Deposited), reply
-                tokens.append(reply.token)
+                assert isinstance(reply, P.Pong), reply
+            elif isinstance(message, P.Lease):
+                assert isinstance(reply, (P.Leased, P.Error)), reply
+                if isinstance(reply, P.Leased):
+                    assert reply.tokens and not set(reply.tokens) & set(frames.leased)
+                    frames.leased.extend(reply.tokens)
+                else:
+                    assert reply.code == W.WSAENOBUFS
+                    stats[f"lease error {reply.code}"] += 1
             else:
-                assert not got
                 assert isinstance(reply, (P.Pong, P.StatusReport, P.Error)), reply
                 if isinstance(reply, P.Error):
                     assert reply.code == W.WSAEINVAL
@@ -671,14 +833,27 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
             if i % 5000 == 0:
                 peak = max(peak, broker.fd_count())
         elapsed = time.monotonic() - start
-        # Still serving; the deposits among the noise are intact and ours to claim.
+        # Still serving; the deposits among the noise are intact and ours to claim, the
+        # refused ones never claimable.
         assert raw_request(conn, P.Ping()).broker_pid == broker.pid
+        report = raw_request(conn, P.Status()).report
+        assert report["deposit_count"] == len(tokens) + len(frames.self_deliveries), \
+            (report["deposit_count"], len(tokens), len(frames.self_deliveries))
         for token in tokens:
             claimed = raw_request(conn, P.Claim(token=token))
             assert isinstance(claimed, P.Claimed) and len(claimed.fds) == 2
             assert os.fstat(claimed.fds[0]).st_ino == os.fstat(sock_end.fileno()).st_ino
             for fd in claimed.fds:
                 os.close(fd)
+        for token in refused:
+            assert raw_request(conn, P.Claim(token=token)) == P.Error(code=W.WSAEINVAL)
+        # The deliveries into "our inbox" it was told of leave its books when we say we
+        # claimed them (only the target itself can say so).
+        claims = [(P.CLAIMED, token, 0, inode) for token, inode in frames.self_deliveries]
+        for first in range(0, len(claims), P.NOTICE_BATCH):
+            raw_send(conn, P.encode(P.Notices(records=tuple(claims[first:first + P.NOTICE_BATCH]))))
+        report = raw_request(conn, P.Status()).report
+        assert report["deposit_count"] == 0 and report["deposits"] == [], report
     finally:
         conn.close()
         sock_end.close()
@@ -695,10 +870,32 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
         sock_far.close()
     after = settle(broker, baseline)
     print(f"\nhostile: {total} frames in {elapsed:.1f} s ({dict(stats)}); {len(tokens)} real deposits "
-          f"claimed back; broker fds {baseline} -> peak {peak} -> {after}")
-    assert stats["drop"] > 30_000 and stats["reply"] > 20_000
+          f"claimed back, {len(refused)} refused ones unclaimable, {len(frames.self_deliveries)} "
+          f"booked deliveries claimed; broker fds {baseline} -> peak {peak} -> {after}")
+    assert stats["drop"] > 30_000 and stats["reply"] > 20_000 and stats["silent"] > 5_000
+    assert len(tokens) > 100 and len(refused) > 300 and len(frames.self_deliveries) > 300
     assert after == baseline
     assert broker.alive()
+
+
+def test_notices_naming_impossible_pids(tmp_path):
+    """Notices are the client's word, so any pid may be in them — 0, one beyond pid_max, one
+    with the high bit set (which no pid_t can hold): each names no process, is booked as
+    nothing, and the broker serves on. (Its own broker: a broker this kills must not take
+    the module's tests with it.)"""
+    server = BrokerProcess(tmp_path / "run")
+    try:
+        with raw_connect(server.socket_path) as conn:
+            for kind in NOTICE_KINDS:
+                for pid in (0, NO_SUCH_PID, 0x3FFFFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF):
+                    raw_send(conn, P.encode(P.Notices(records=((kind, 0x80000001 + pid % 7, pid, 77),))))
+                    assert raw_request(conn, P.Ping()).broker_pid == server.pid, (kind, pid)
+            report = raw_request(conn, P.Status()).report
+            assert report["deposit_count"] == 0 and report["shared_count"] == 0, report
+    finally:
+        code = server.stop()
+    assert not server.internal_errors(), server.internal_errors()[0]
+    assert code == 0
 
 
 def test_status_with_many_outstanding_deposits(clean_broker):
@@ -711,13 +908,13 @@ def test_status_with_many_outstanding_deposits(clean_broker):
     tokens = []
     try:
         with raw_connect(broker.socket_path) as conn:
+            leased: list[int] = []
             for _ in range(1500):
-                reply = raw_request(conn, P.Deposit(fds=(sock_end.fileno(), memfd), target_pid=os.getpid()))
-                assert isinstance(reply, P.Deposited), reply
-                tokens.append(reply.token)
-            report = raw_request(conn, P.Status())
+                tokens.append(raw_deposit(conn, (sock_end.fileno(), memfd), os.getpid(), leased))
+            report = raw_request(conn, P.Status())            # served after every deposit
             assert isinstance(report, P.StatusReport)
             assert report.report["deposit_count"] == 1500
+            assert report.report["leased_count"] == len(leased)
             listed = report.report["deposits"]
             assert 0 < len(listed) < 1500 and report.report["truncated"]
             assert {d["token"] for d in listed} <= set(tokens)
@@ -738,30 +935,90 @@ def test_status_with_many_outstanding_deposits(clean_broker):
     assert settle(broker, baseline) == baseline
 
 
+def test_a_deposit_under_a_token_it_did_not_lease_drops_the_connection(clean_broker):
+    """A Deposit must carry a token its own connection leased and has not used yet. Under a
+    made-up token, under another connection's lease, or under a token already spent, the
+    sender is dropped and the broker keeps neither descriptor (EOF at the socket's far end);
+    the lease another connection tried to use still serves its owner, and what the dropped
+    connection deposited before outlives it while its unused leases do not."""
+    broker = clean_broker
+    baseline = broker.fd_count()
+    memfd = os.memfd_create("state", os.MFD_CLOEXEC)
+
+    def deposit_refused(conn: socket.socket, token: int) -> bool:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with mine, theirs:
+            fds = (theirs.fileno(), memfd)
+            raw_send(conn, P.encode(P.Deposit(fds=fds, token=token, target_pid=os.getpid())), fds)
+            theirs.close()
+            dropped = hung_up(conn)
+            mine.settimeout(5)
+            return dropped and mine.recv(1) == b""
+
+    sock_end, sock_far = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        leases_before = status()["leased_count"]
+        owner = raw_connect(broker.socket_path)
+        with owner:
+            leased = raw_lease(owner)
+            assert status()["leased_count"] == leases_before + len(leased)
+            spent = raw_deposit(owner, (sock_end.fileno(), memfd), os.getpid(), leased)
+            stolen = leased[-1]
+            made_up = next(t for t in range(1, 2**31) if t not in leased and t != spent)
+            for token in (0, made_up, 0xFFFFFFFF, stolen):
+                with raw_connect(broker.socket_path) as thief:
+                    assert deposit_refused(thief, token), token
+            assert raw_deposit(owner, (sock_end.fileno(), memfd), os.getpid(), leased) == stolen
+            assert raw_request(owner, P.Ping()).broker_pid == broker.pid   # still served
+            assert deposit_refused(owner, spent)                          # a token used twice
+        assert wait_for(lambda: status()["leased_count"] == leases_before)
+        with raw_connect(broker.socket_path) as conn:
+            for token in (spent, stolen):
+                claimed = raw_request(conn, P.Claim(token=token))
+                assert isinstance(claimed, P.Claimed), (token, claimed)
+                assert os.fstat(claimed.fds[0]).st_ino == os.fstat(sock_end.fileno()).st_ino
+                for fd in claimed.fds:
+                    os.close(fd)
+    finally:
+        sock_end.close()
+        os.close(memfd)
+    sock_far.settimeout(5)
+    with sock_far:
+        assert sock_far.recv(1) == b""
+    assert settle(broker, baseline) == baseline
+
+
 # ======================================================================================
 # Descriptor floods
 # ======================================================================================
 @pytest.mark.parametrize("count", [1, 2, 3, 16, 64, 128, 252, 253])
 def test_descriptor_floods_keep_nothing(clean_broker, count):
-    """Messages carrying up to SCM_MAX_FD (253) descriptors, on every request type and on
-    junk: the kernel drops what exceeds the broker's ancillary buffer, the broker closes what
-    it got and drops the sender; no copy survives (EOF on the pipe we sent)."""
+    """Messages carrying up to SCM_MAX_FD (253) descriptors, on every request type, on a
+    Delivery (which only an inbox takes) and on junk: the kernel drops what exceeds the
+    broker's ancillary buffer, the broker closes what it got and drops the sender; no copy
+    survives (EOF on the pipe we sent). The one message that takes two — a Deposit, under a
+    token its connection leased — is refused silently with two pipes (not a socket): its
+    token is never claimable and the connection serves on."""
     broker = clean_broker
     baseline = broker.fd_count()
     pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC)
     try:
-        packets = [P.encode(cls(fds=(0, 0)[:P.fds_expected(cls)])) for cls in REQUEST_TYPES]
-        packets += [b"junk" * 10, b""]
-        for packet in packets:
+        messages = [minimal(cls) for cls in (*REQUEST_TYPES, P.Delivery)]
+        for message in [*messages, b"junk" * 10, b""]:
             conn = raw_connect(broker.socket_path)
             with conn:
+                token = None
+                if isinstance(message, P.Deposit):
+                    token = raw_lease(conn)[0]                # the count alone is what is wrong
+                    message = P.Deposit(fds=message.fds, token=token, target_pid=os.getpid())
+                packet = message if isinstance(message, bytes) else P.encode(message)
                 raw_send(conn, packet, (pipe_w,) * count)
-                if count == 2 and packet[3:4] == bytes([P.Deposit.TYPE]):
-                    reply = P.decode(raw_receive(conn)[0], (), expect=P.REPLIES)
-                    assert reply == P.Error(code=W.WSAEINVAL)     # a pipe is not a socket
+                if count == 2 and token is not None:
+                    # (the claim is served after the deposit: one connection, in order)
+                    assert raw_request(conn, P.Claim(token=token)) == P.Error(code=W.WSAEINVAL)
                     assert raw_request(conn, P.Ping()).broker_pid == broker.pid
                 else:
-                    assert hung_up(conn)
+                    assert hung_up(conn), (type(message).__name__, count)
         with raw_connect(broker.socket_path) as conn:
             assert raw_request(conn, P.Ping()).broker_pid == broker.pid
     finally:
@@ -787,10 +1044,12 @@ def test_more_than_scm_max_fd_is_refused_by_the_kernel(clean_broker):
 
 
 def test_descriptors_on_a_type_that_takes_none(clean_broker):
-    """Ping, Status, Claim, Release with one descriptor each: dropped, the descriptor closed."""
+    """Ping, Status, Claim, Lease, Notices with one descriptor each: dropped, the descriptor
+    closed."""
     broker = clean_broker
     baseline = broker.fd_count()
-    for message in (P.Ping(), P.Status(), P.Claim(token=5), P.Release(inode=5)):
+    for message in (P.Ping(), P.Status(), P.Claim(token=5), P.Lease(),
+                    P.Notices(records=((P.RELEASED, 0, 0, 5),))):
         pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC)
         with raw_connect(broker.socket_path) as conn:
             raw_send(conn, P.encode(message), (pipe_w,))
@@ -805,12 +1064,14 @@ def test_descriptors_on_a_type_that_takes_none(clean_broker):
 # Clients that die or stall
 # ======================================================================================
 def test_client_killed_after_sending_a_deposit(clean_broker, peers):
-    """A client SIGKILLed after sending a Deposit, its reply unread: the broker survives,
-    the deposit lives on for its target (the source may exit, as on Windows), and the
-    target claims the real socket."""
+    """A client SIGKILLed right after sending a (one-way) Deposit, with leases it never used:
+    the broker survives, the deposit lives on for its target (the source may exit, as on
+    Windows), the unused leases go with the connection, and the target claims the real
+    socket."""
     broker = clean_broker
     source = peers()
-    assert source.raw_deposit_and_wait(broker.socket_path, os.getpid(), b"from a dead source") == "sent"
+    leases_before = status()["leased_count"]
+    token = source.raw_deposit_and_wait(broker.socket_path, os.getpid(), b"from a dead source")
     source.kill()
 
     def from_source() -> list[dict]:
@@ -819,7 +1080,8 @@ def test_client_killed_after_sending_a_deposit(clean_broker, peers):
     # The broker may read the dead client's last packet after our Status: poll for it.
     assert wait_for(lambda: len(from_source()) == 1)
     deposits = from_source()
-    assert deposits[0]["target_pid"] == os.getpid()
+    assert deposits[0]["target_pid"] == os.getpid() and deposits[0]["token"] == token
+    assert wait_for(lambda: status()["leased_count"] == leases_before)
     with raw_connect(broker.socket_path) as conn:
         claimed = raw_request(conn, P.Claim(token=deposits[0]["token"]))
     sock = socket.socket(fileno=claimed.fds[0])
@@ -834,7 +1096,7 @@ def test_target_killed_with_a_claim_reply_in_flight(clean_broker, peers):
     """The target sends a Claim and is SIGKILLed before reading the reply that carries the
     descriptors: the kernel frees them with its socket; nobody keeps the socket."""
     broker = clean_broker
-    target = peers()
+    target = peers(inbox=False)
     s, far = ws2_pair()
     info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
     ws2.closesocket(s)
@@ -885,10 +1147,15 @@ def test_client_that_never_reads_is_dropped_without_blocking_others(clean_broker
 # ======================================================================================
 # Hand-offs between real processes
 # ======================================================================================
-def test_source_exits_right_after_duplicating(clean_broker, peers):
-    """The source duplicates for the target and os._exit()s at once; the target claims
-    afterwards and talks on the socket."""
-    source, target = peers(2)
+BOTH_PATHS = pytest.mark.parametrize("inbox", [False, True], ids=["via-broker", "via-inbox"])
+
+
+@BOTH_PATHS
+def test_source_exits_right_after_duplicating(clean_broker, peers, inbox):
+    """The source duplicates for the target and os._exit()s at once — its one-way Deposit
+    (or its delivery into the target's inbox) already sent, whatever it had yet to tell the
+    broker lost; the target claims afterwards and talks on the socket."""
+    source, target = peers(2, inbox=inbox)
     lst, addr = tcp_listener()
     with lst:
         s = source.connect(addr)
@@ -896,6 +1163,7 @@ def test_source_exits_right_after_duplicating(clean_broker, peers):
     with far:
         far.settimeout(10)
         info = source.duplicate(s, target.pid)
+        assert went(info) == ("inbox" if inbox else "broker")
         source.die(0)
         t = target.claim(info)
         assert target.send(t, b"hello from the target") == 21
@@ -914,13 +1182,14 @@ def test_target_exits_without_claiming_frees_the_deposit(clean_broker, peers):
     within 1 s (pidfd), and its descriptors with it."""
     broker = clean_broker
     baseline = broker.fd_count()
-    target = peers()
+    target = peers(inbox=False)
     s, far = ws2_pair()
     with far:
         info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
         token = info_token(info)
+        assert went(info) == "broker"
         ws2.closesocket(s)
-        assert not deposit_gone(token)
+        assert not deposit_gone(token)                        # (served after our Deposit)
         assert broker.fd_count() > baseline
         target.die(0)
         gone_at = time.monotonic()
@@ -933,7 +1202,7 @@ def test_target_exits_without_claiming_frees_the_deposit(clean_broker, peers):
 def test_cli_status_shows_deposits(clean_broker, peers):
     """`wsemu broker status` lists an outstanding deposit and no longer after its target exits."""
     broker = clean_broker
-    target = peers()
+    target = peers(inbox=False)
     s, far = ws2_pair()
     with far:
         info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
@@ -944,6 +1213,7 @@ def test_cli_status_shows_deposits(clean_broker, peers):
             return subprocess.run([sys.executable, "-m", "wsemu.cli", "broker", "status"], capture_output=True,
                                   text=True, timeout=30, check=True).stdout
 
+        assert listed(token)          # landed: the CLI's Status comes on another connection
         text = cli_status()
         assert f"wsemu broker pid {broker.pid}" in text
         assert f"token {token:#010x}" in text and f"for pid {target.pid}" in text
@@ -952,38 +1222,53 @@ def test_cli_status_shows_deposits(clean_broker, peers):
         assert "outstanding deposits: 0" in cli_status()
 
 
-def test_shared_socket_holders_follow_processes_not_connections(clean_broker, peers):
+@BOTH_PATHS
+def test_shared_socket_holders_follow_processes_not_connections(clean_broker, peers, inbox):
     """The broker's list of processes sharing a socket changes when a process closes its
     copy or exits — not when one of its connections closes (a process may reconnect, or
-    have spoken on another connection), nor when a holder's connection is dropped."""
+    have spoken on another connection), nor when a holder's connection is dropped. The same
+    whether the socket went through the broker or straight into the target's inbox (then
+    the broker learns it all from notices, which lag: polled)."""
     broker = clean_broker
-    target = peers()
+    me = os.getpid()
+
+    def holders() -> list[int]:
+        return next((e["holders"] for e in status()["shared"] if e["inode"] == inode), [])
+
+    def hand_to(s: int, peer: Peer) -> bytes:
+        info = bytes(ws2.WSADuplicateSocketW(s, peer.pid))
+        assert went(info) == ("inbox" if inbox else "broker")
+        # Claim only once the broker has heard of the hand-off: a claim's notice that
+        # overtakes its delivery's is a race of its own (not this test's subject).
+        assert wait_for(lambda: listed(info_token(info))), "the broker never heard of the hand-off"
+        return info
+
+    target = peers(inbox=inbox)
     s, far = ws2_pair()
+    inode = os.fstat(s).st_ino
     with far:
-        info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
-        t = target.claim(info)
-        inode = os.fstat(s).st_ino
-
-        def holders() -> list[int]:
-            return next((e["holders"] for e in status()["shared"] if e["inode"] == inode), [])
-
-        assert holders() == sorted([os.getpid(), target.pid])
+        t = target.claim(hand_to(s, target))
+        assert wait_for(lambda: holders() == sorted([me, target.pid]))
+        clients = status()["clients"]
         with raw_connect(broker.socket_path) as conn:     # another connection of this process
             assert raw_request(conn, P.Ping()).broker_pid == broker.pid
         broker_client.client().close()                    # and our own: we reconnect next call
-        assert holders() == sorted([os.getpid(), target.pid])
-        target.closesocket(t)                             # the target closes its copy: Release
+        # Both hang-ups served (the count is back, counting our new connection) and still
+        # both processes hold it.
+        assert wait_for(lambda: status()["clients"] == clients), "the hang-ups were never served"
+        assert holders() == sorted([me, target.pid])
+        target.closesocket(t)                             # the target closes its copy: RELEASED
         assert wait_for(lambda: holders() == [])
         ws2.closesocket(s)
         # A holder that exits without closing is forgotten too (its pidfd, not its connection).
         s, far2 = ws2_pair()
+        inode = os.fstat(s).st_ino
         with far2:
-            other = peers()
-            other.closesocket(other.claim(bytes(ws2.WSADuplicateSocketW(s, other.pid))))
-            again = peers()
-            again.claim(bytes(ws2.WSADuplicateSocketW(s, again.pid)))
-            inode = os.fstat(s).st_ino
-            assert holders() == sorted([os.getpid(), again.pid])
+            other = peers(inbox=inbox)
+            other.closesocket(other.claim(hand_to(s, other)))
+            again = peers(inbox=inbox)
+            again.claim(hand_to(s, again))
+            assert wait_for(lambda: holders() == sorted([me, again.pid]))
             again.kill()
             assert wait_for(lambda: holders() == [], timeout=1.0)
             ws2.closesocket(s)
@@ -1007,30 +1292,37 @@ def _pidfd_of(broker_pid: int, pid: int) -> int | None:
 
 
 def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
-    """One epoll batch: a holder's Release (the broker stops watching it and closes its
-    pidfd), then another client's Deposit (whose socket gets that very fd number), then the
-    holder's exit (the stale pidfd event). The stale event must not act on the deposited
-    socket — reading from it would eat its data and, on a blocking socket, hang the broker.
-    The broker is SIGSTOPped while the three are queued, so they land in one batch in that
-    order (epoll reports in order of readiness); a fresh broker keeps the fd numbers known."""
+    """One epoll batch: a holder's notice that it RELEASED its last shared socket (the broker
+    stops watching it and closes its pidfd), then another client's Deposit (whose socket gets
+    that very fd number), then the holder's exit (the stale pidfd event). The stale event
+    must not act on the deposited socket — reading from it would eat its data and, on a
+    blocking socket, hang the broker. The broker is SIGSTOPped while the three are queued,
+    so they land in one batch in that order (epoll reports in order of readiness); a fresh
+    broker keeps the fd numbers known. The holder receives through the broker (no inbox), so
+    that the broker watches it from its claim on; its notice is sent at once on its own
+    connection (not left to its notice queue's delay), and the Deposit's token is leased
+    beforehand (a Lease carries no descriptor)."""
     server = BrokerProcess(tmp_path / "run")
     closing = contextlib.ExitStack()
     try:
         with runtime_dir(server.directory), closing:
             assert broker_client.client().request(P.Ping()).broker_pid == server.pid
             conn = closing.enter_context(raw_connect(server.socket_path))
-            holder = peers()
+            leased = raw_lease(conn)
+            holder = peers(inbox=False)
             assert holder.ping() == server.pid
             s, far = ws2_pair()
             closing.enter_context(far)
-            t = holder.claim(bytes(ws2.WSADuplicateSocketW(s, holder.pid)))
+            inode = os.fstat(s).st_ino
+            holder.claim(bytes(ws2.WSADuplicateSocketW(s, holder.pid)))
             # Fill the numbers the claim freed (a deposit for us: it is watched as well).
             filler, filler_far = socket.socketpair()
             closing.enter_context(filler)
             closing.enter_context(filler_far)
             memfd = os.memfd_create("state", os.MFD_CLOEXEC)
             closing.callback(os.close, memfd)
-            filler_token = raw_request(conn, P.Deposit(fds=(filler.fileno(), memfd), target_pid=os.getpid())).token
+            filler_token = raw_deposit(conn, (filler.fileno(), memfd), os.getpid(), leased)
+            assert raw_request(conn, P.Ping()).broker_pid == server.pid          # (it landed)
             pidfd = _pidfd_of(server.pid, holder.pid)
             used = set(server.fds()) - {pidfd}
             assert pidfd is not None and pidfd == min(set(range(max(used) + 2)) - used), \
@@ -1049,15 +1341,17 @@ def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
             os.kill(server.pid, signal.SIGSTOP)
             try:
                 assert wait_for(lambda: _process_state(server.pid) == "T"), "the broker did not stop"
-                holder.closesocket(t)                     # 1: Release — its last hold
-                raw_send(conn, P.encode(P.Deposit(fds=(victim.fileno(), memfd), target_pid=os.getpid())),
-                         (victim.fileno(), memfd))         # 2: a deposit: fds land on the freed number
+                holder.tell([(P.RELEASED, 0, 0, inode)])  # 1: RELEASED — its last hold
+                victim_token = raw_deposit(conn, (victim.fileno(), memfd), os.getpid(),
+                                           leased)         # 2: a deposit: fds land on the freed number
                 holder.die(0)                             # 3: the pidfd turns readable
             finally:
                 os.kill(server.pid, signal.SIGCONT)
-            data, fds = raw_receive(conn)                 # (times out if the broker hung)
-            victim_token = P.decode(data, tuple(fds), expect=P.REPLIES).token
+            # (times out if the broker hung)
             assert raw_request(conn, P.Ping()).broker_pid == server.pid
+            victim_fds = [fd for fd, link in server.fds().items()
+                          if link == f"socket:[{os.fstat(victim.fileno()).st_ino}]"]
+            assert victim_fds == [pidfd], f"the scenario did not happen: the victim is at {victim_fds}, not {pidfd}"
             for token in (filler_token, victim_token):
                 claimed = raw_request(conn, P.Claim(token=token))
                 sock = socket.socket(fileno=claimed.fds[0])
@@ -1096,7 +1390,7 @@ def test_claims_of_deposits_with_bogus_state_pages_fail_cleanly(clean_broker, pe
     socket. The target's claim must fail with WSAEINVAL — not an internal error — and keep
     neither the socket nor the file."""
     broker = clean_broker
-    target = peers()
+    target = peers()            # (an inbox or not: a token the broker issued is claimed there)
     assert target.ping() == broker.pid                    # its broker connection is open
     before = target.fds()
     template = next(i for i in ws2.WSAEnumProtocolsW() if i.iAddressFamily == W.AF_INET
@@ -1107,13 +1401,15 @@ def test_claims_of_deposits_with_bogus_state_pages_fail_cleanly(clean_broker, pe
     with lst, raw_connect(broker.socket_path) as conn, contextlib.ExitStack() as closing:
         for page in pages.values():
             closing.callback(os.close, page)
+        leased: list[int] = []
         for name, page in pages.items():
             with socket.create_connection(addr) as sock:
                 far, _ = lst.accept()
                 with far:
-                    reply = raw_request(conn, P.Deposit(fds=(sock.fileno(), page), target_pid=target.pid))
-                    assert isinstance(reply, P.Deposited), (name, reply)
-                    info = bytes(template.copy(dwProviderReserved=reply.token))
+                    token = raw_deposit(conn, (sock.fileno(), page), target.pid, leased)
+                    assert raw_request(conn, P.Ping()).broker_pid == broker.pid
+                    assert listed(token), name            # accepted: only the claim can tell
+                    info = bytes(template.copy(dwProviderReserved=token))
                     try:
                         outcomes[name] = ("claimed", target.closesocket(target.claim(info)))
                     except WSAError as err:
@@ -1125,11 +1421,15 @@ def test_claims_of_deposits_with_bogus_state_pages_fail_cleanly(clean_broker, pe
     assert target.fds() == before, "the target kept descriptors of a failed claim"
 
 
-def test_a_third_process_is_refused_and_the_target_still_claims(clean_broker, peers):
-    target, intruder = peers(2)
+@BOTH_PATHS
+def test_a_third_process_is_refused_and_the_target_still_claims(clean_broker, peers, inbox):
+    """Neither a third process nor the source can claim what was duplicated for the target
+    (the broker checks the claimer's credentials; an inbox is the target's own)."""
+    target, intruder = peers(2, inbox=inbox)
     s, far = ws2_pair()
     with far:
         info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
+        assert went(info) == ("inbox" if inbox else "broker")
         ws2.closesocket(s)
         with pytest.raises(WSAError) as err:
             intruder.claim(info)
@@ -1145,8 +1445,9 @@ def test_a_third_process_is_refused_and_the_target_still_claims(clean_broker, pe
 
 def test_forged_tokens_are_refused(clean_broker, peers):
     """The real target presents a real info with forged dwProviderReserved values (near
-    misses and random ones): each is WSAEINVAL, and the real token still works afterwards."""
-    target = peers()
+    misses and random ones, some in the inbox and self-duplicate token spaces): each is
+    WSAEINVAL, and the real token still works afterwards."""
+    target = peers(inbox=False)
     s, far = ws2_pair()
     with far:
         info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
@@ -1166,13 +1467,18 @@ def test_random_tokens_from_a_non_target(clean_broker, peers):
     all WSAEINVAL; the broker still serves, leaks nothing, and the target claims afterwards."""
     broker = clean_broker
     baseline = broker.fd_count()
-    target, prober = peers(2)
+    target = peers(inbox=False)
+    prober = peers()
     assert target.ping() == prober.ping() == broker.pid       # both connected from here on
     pairs = [ws2_pair() for _ in range(5)]
     infos = []
     for s, _ in pairs:
         infos.append(bytes(ws2.WSADuplicateSocketW(s, target.pid)))
         ws2.closesocket(s)
+    assert all(listed(info_token(info)) for info in infos)   # (served after our Deposits)
+    # Our closes reach the broker as (lagging) RELEASED notices, after which it stops watching
+    # us: wait for that, so that nothing but the probe can change its descriptors.
+    assert wait_for(lambda: _pidfd_of(broker.pid, os.getpid()) is None), "our releases were never heard"
     during = broker.fd_count()
     outcomes, tried, elapsed = prober.claim_tokens(infos[0], 1234, 100_000, [info_token(i) for i in infos])
     print(f"\nnon-target: {tried} tokens in {elapsed:.1f} s: {outcomes}; broker fds {baseline} -> "
@@ -1232,12 +1538,13 @@ def test_sigkilled_broker_is_restarted_by_the_next_call(tmp_path, ws, peers):
     new_pid = None
     try:
         with runtime_dir(server.directory):
-            target = peers()
+            target = peers(inbox=False)
             assert target.ping() == server.pid
             s, far = ws2_pair()
             with far:
                 info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
                 ws2.closesocket(s)
+                assert listed(info_token(info))               # the broker holds it
                 server.proc.kill()
                 assert server.proc.wait(10) == -signal.SIGKILL
                 assert far.recv(1) == b""                     # the deposit died with it
@@ -1260,10 +1567,13 @@ def test_sigkilled_broker_is_restarted_by_the_next_call(tmp_path, ws, peers):
 
 
 def test_deposit_cap_gives_wsaenobufs_until_claims_free_room(tmp_path, ws, peers):
+    """A user's outstanding deposits are capped (4 here). The cap is met when tokens are
+    leased, so a duplication beyond it fails at once with WSAENOBUFS (its
+    Deposit would get no reply); each claim frees room for one more."""
     server = BrokerProcess(tmp_path / "run", "--max-deposits", "4")
     try:
         with runtime_dir(server.directory):
-            target = peers()
+            target = peers(inbox=False)
             pairs = [ws2_pair() for _ in range(6)]
             infos = [bytes(ws2.WSADuplicateSocketW(s, target.pid)) for s, _ in pairs[:4]]
             for s, _ in pairs[4:]:
@@ -1287,6 +1597,69 @@ def test_deposit_cap_gives_wsaenobufs_until_claims_free_room(tmp_path, ws, peers
                 far.close()
     finally:
         assert server.stop() == 0
+
+
+def test_idle_leases_do_not_use_up_the_cap(tmp_path):
+    """Leased tokens are not deposits: connections holding unused leases leave the cap to
+    the deposits, and one connection holds one batch at most."""
+    server = BrokerProcess(tmp_path / "run", "--max-deposits", "4")
+    conns = [raw_connect(server.socket_path) for _ in range(3)]
+    try:
+        for conn in conns:
+            assert len(raw_request(conn, P.Lease()).tokens) == 4
+        held = 4
+        while isinstance(reply := raw_request(conns[0], P.Lease()), P.Leased):
+            held += len(reply.tokens)
+        assert reply == P.Error(code=W.WSAENOBUFS) and held == P.LEASE_BATCH     # one batch each
+        assert raw_request(conns[0], P.Status()).report["deposit_count"] == 0
+    finally:
+        for conn in conns:
+            conn.close()
+        assert server.stop() == 0
+
+
+def test_a_claim_and_release_heard_before_the_delivery_leave_no_holder(clean_broker, peers):
+    """Notices from two processes race: the target's CLAIMED and RELEASED may reach the
+    broker before the source's DELIVERED. The socket is then held by the source alone."""
+    target = peers()
+    token, inode = inbox_token(random.Random(7)), 0xABCDEF
+    target.tell([(P.CLAIMED, token, 0, inode), (P.RELEASED, 0, 0, inode)])
+    target.ping()               # served after the notices on the same connection: heard first
+    with raw_connect(clean_broker.socket_path) as conn:
+        raw_request(conn, P.Ping())
+        raw_send(conn, P.encode(P.Notices(records=((P.DELIVERED, token, target.pid, inode),))))
+        assert wait_for(lambda: all(e["inode"] != inode for e in status()["shared"])
+                        and all(d["token"] != token for d in status()["deposits"]))
+        raw_send(conn, P.encode(P.Notices(records=((P.RELEASED, 0, 0, inode),))))
+
+
+def test_deliveries_a_target_drops_unclaimed_leave_the_books(clean_broker, peers):
+    """A target's last WSACleanup drops what its inbox still holds, and says so (DISCARDED):
+    the broker stops listing those deliveries without waiting for the target to exit."""
+    target = peers()
+    s, far = ws2_pair()
+    infos = [bytes(ws2.WSADuplicateSocketW(s, target.pid)) for _ in range(3)]
+    assert all(went(info) == "inbox" for info in infos)
+    broker_client.notices.flush()
+    assert all(listed(info_token(info)) for info in infos)
+    target.cleanup_and_restart()
+    assert wait_for(lambda: all(deposit_gone(info_token(info)) for info in infos))
+    ws2.closesocket(s)
+    far.close()
+
+
+def test_releases_never_start_a_broker(tmp_path):
+    """Notices that only release never start a broker — not even when a dead broker left
+    its socket file behind."""
+    directory = tmp_path / "run"
+    directory.mkdir(mode=0o700)
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    stale.bind(str(directory / "broker.sock"))
+    stale.close()                                   # the file stays; nobody listens
+    with runtime_dir(directory):
+        broker_client.client().tell(P.Notices(records=((P.RELEASED, 0, 0, 1),)), start=False)
+        assert broker_client.client().sock is None
+    assert not brokers_serving(directory)
 
 
 def _autostart_child(go, conn) -> None:

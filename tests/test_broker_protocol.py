@@ -20,15 +20,18 @@ from wsemu.broker import protocol as P
 FDS = (101, 102, 103)          # "received descriptors": decode only counts and returns them
 
 SAMPLES: list[P.Message] = [
-    P.Deposit(fds=(7, 8), target_pid=4242),
-    P.Deposit(fds=(7, 8), target_pid=0xFFFFFFFF),
-    P.Deposited(token=1),
-    P.Deposited(token=0x7FFFFFFF),
+    P.Lease(),
+    P.Leased(tokens=(1,)),
+    P.Leased(tokens=tuple(range(1, P.LEASE_BATCH + 1))),
+    P.Deposit(fds=(7, 8), token=1, target_pid=4242),
+    P.Deposit(fds=(7, 8), token=0x7FFFFFFF, target_pid=0xFFFFFFFF),
+    P.Delivery(fds=(7, 8), token=0x80000001),
     P.Claim(token=0x12345678),
     P.Claim(token=0xFFFFFFFF),
     P.Claimed(fds=(9, 10)),
-    P.Release(inode=0),
-    P.Release(inode=0xFFFFFFFFFFFFFFFF),
+    P.Notices(records=((P.DELIVERED, 0x80000001, 4242, 77),)),
+    P.Notices(records=tuple((kind, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+                            for kind in sorted(P.NOTICE_KINDS)) * (P.NOTICE_BATCH // 4)),
     P.Status(),
     P.StatusReport(report={}),
     P.StatusReport(report={"broker_pid": 1, "deposits": [{"token": 5, "age_s": 0.5}],
@@ -47,6 +50,14 @@ def frame(type_: int, payload: bytes = b"", *, magic: int = P.MAGIC, version: in
     return P.HEADER.pack(magic, version, type_, size if length is None else length) + payload
 
 
+def minimal(cls: type[P.Message]) -> P.Message:
+    """A valid message of ``cls`` with its default fields (Notices needs one record)."""
+    fds = (1, 2)[:P.fds_expected(cls)]
+    if cls is P.Notices:
+        return P.Notices(fds=fds, records=((P.RELEASED, 0, 0, 1),))
+    return cls(fds=fds)
+
+
 def refused(packet: bytes, fds: tuple[int, ...] = FDS, expect=None) -> P.ProtocolError:
     """decode must raise ProtocolError handing back exactly ``fds``."""
     with pytest.raises(P.ProtocolError) as info:
@@ -60,14 +71,16 @@ def refused(packet: bytes, fds: tuple[int, ...] = FDS, expect=None) -> P.Protoco
 # ---------------------------------------------------------------------------------------
 def test_samples_cover_every_message_type():
     assert {type(m) for m in SAMPLES} == ALL_TYPES
-    assert P.REQUESTS | P.REPLIES == ALL_TYPES and not P.REQUESTS & P.REPLIES
+    sides = (P.REQUESTS, P.REPLIES, P.INBOX)
+    assert P.REQUESTS | P.REPLIES | P.INBOX == ALL_TYPES
+    assert sum(len(side) for side in sides) == len(ALL_TYPES)      # each type on one side only
 
 
 @pytest.mark.parametrize("message", SAMPLES, ids=lambda m: type(m).__name__)
 def test_every_message_round_trips(message):
     packet = P.encode(message)
     assert struct.unpack_from("<HBBI", packet) == (P.MAGIC, P.VERSION, message.TYPE, len(packet))
-    side = P.REQUESTS if type(message) in P.REQUESTS else P.REPLIES
+    side = next(side for side in (P.REQUESTS, P.REPLIES, P.INBOX) if type(message) in side)
     for expect in (None, side):
         decoded = P.decode(packet, message.fds, expect=expect)
         assert type(decoded) is type(message)
@@ -78,19 +91,21 @@ def test_every_message_round_trips(message):
 
 
 def test_fixed_frames_have_their_documented_sizes():
-    sizes = {P.Deposit: 12, P.Deposited: 12, P.Claim: 12, P.Claimed: 8, P.Release: 16,
-             P.Status: 8, P.Ping: 8, P.Pong: 12, P.Error: 12}
+    sizes = {P.Lease: 8, P.Leased: 8 + 4 * P.LEASE_BATCH, P.Deposit: 16, P.Delivery: 12, P.Claim: 12,
+             P.Claimed: 8, P.Status: 8, P.Ping: 8, P.Pong: 12, P.Error: 12}
     for cls, size in sizes.items():
-        assert len(P.encode(cls(fds=(1, 2)[:P.fds_expected(cls)]))) == size, cls.__name__
+        assert len(P.encode(minimal(cls))) == size, cls.__name__
 
 
 def test_descriptor_counts_per_type():
-    assert {cls: P.fds_expected(cls) for cls in ALL_TYPES if P.fds_expected(cls)} == {P.Deposit: 2, P.Claimed: 2}
+    assert {cls: P.fds_expected(cls) for cls in ALL_TYPES if P.fds_expected(cls)} == {
+        P.Deposit: 2, P.Claimed: 2, P.Delivery: 2}
     assert P.MAX_FDS == max(P.fds_expected(cls) for cls in ALL_TYPES)
 
 
 def test_encode_refuses_the_wrong_number_of_descriptors():
     for message in (P.Deposit(fds=(1,), target_pid=5), P.Deposit(fds=(1, 2, 3)), P.Claimed(fds=()),
+                    P.Delivery(fds=(1,)), P.Notices(fds=(1,), records=((P.RELEASED, 0, 0, 1),)),
                     P.Ping(fds=(4,)), P.Error(fds=(4, 5), code=1)):
         with pytest.raises(ValueError):
             P.encode(message)
@@ -102,6 +117,24 @@ def test_encode_refuses_a_report_beyond_max_frame():
     big = P.StatusReport(report={"x": "y" * (P.MAX_FRAME - 100)})
     assert len(P.encode(big)) <= P.MAX_FRAME
     assert P.decode(P.encode(big), ()).report == big.report
+
+
+def test_notices_carry_one_to_a_batch_of_known_records():
+    record = (P.RELEASED, 0, 0, 9)
+    for count in (0, P.NOTICE_BATCH + 1):
+        with pytest.raises(ValueError):
+            P.encode(P.Notices(records=(record,) * count))
+    good = P.encode(P.Notices(records=(record,) * P.NOTICE_BATCH))
+    assert len(good) == P.HEADER.size + P.NOTICE.size * P.NOTICE_BATCH <= P.MAX_REQUEST
+    for kind in (0, 5, 255):
+        refused(frame(P.Notices.TYPE, P.NOTICE.pack(kind, 1, 2, 3)), (), expect=P.REQUESTS)
+    for payload in (b"", P.NOTICE.pack(*record)[:-1], P.NOTICE.pack(*record) * (P.NOTICE_BATCH + 1)):
+        refused(frame(P.Notices.TYPE, payload), (5,), expect=P.REQUESTS)
+
+
+def test_leased_zero_slots_are_not_tokens():
+    packet = P.encode(P.Leased(tokens=(0, 7, 0, 9)))
+    assert P.decode(packet).tokens == (7, 9)
 
 
 def test_requests_fit_the_brokers_receive_buffer():
@@ -125,7 +158,7 @@ def test_bad_magic(magic):
     assert "magic" in str(refused(frame(P.Ping.TYPE, magic=magic)))
 
 
-@pytest.mark.parametrize("version", [0, 2, 255])
+@pytest.mark.parametrize("version", [0, 1, 3, 255])
 def test_wrong_version(version):
     assert "version" in str(refused(frame(P.Ping.TYPE, version=version)))
 
@@ -149,7 +182,7 @@ def test_over_max_frame():
     refused(frame(P.StatusReport.TYPE, b"{}", length=0xFFFFFFFF))
 
 
-@pytest.mark.parametrize("type_", [0, 11, 12, 99, 255])
+@pytest.mark.parametrize("type_", [0, 2, 5, 15, 99, 255])
 def test_unknown_type(type_):
     for expect in (None, P.REQUESTS, P.REPLIES):
         assert "type" in str(refused(frame(type_), expect=expect))
@@ -168,7 +201,7 @@ def test_reply_type_on_the_request_side(message):
 @pytest.mark.parametrize("cls", sorted(ALL_TYPES, key=lambda c: c.TYPE), ids=lambda c: c.__name__)
 def test_wrong_descriptor_count_both_ways(cls):
     """Too few and too many descriptors, for every type (0 → 1..253; 2 → 0, 1, 3, 253)."""
-    packet = P.encode(cls(fds=(1, 2)[:P.fds_expected(cls)]))
+    packet = P.encode(minimal(cls))
     wanted = P.fds_expected(cls)
     for count in sorted({0, 1, 2, 3, 253} - {wanted}):
         fds = tuple(range(1000, 1000 + count))
@@ -179,7 +212,7 @@ def test_wrong_descriptor_count_both_ways(cls):
 @pytest.mark.parametrize("cls", [c for c in ALL_TYPES if P._LAYOUTS[c] is not None], ids=lambda c: c.__name__)
 def test_wrong_payload_size(cls):
     """A consistent header (length == packet size) over a payload of the wrong size."""
-    good = P.encode(cls(fds=(1, 2)[:P.fds_expected(cls)]))
+    good = P.encode(minimal(cls))
     fds = (1, 2)[:P.fds_expected(cls)]
     payload = good[P.HEADER.size:]
     for wrong in {b"", payload[:-1], payload + b"\0", payload * 2, b"\0" * 200} - {payload}:
@@ -194,6 +227,11 @@ def test_wrong_payload_size(cls):
 def test_malformed_status_report(body):
     refused(frame(P.StatusReport.TYPE, body), (), expect=P.REPLIES)
     refused(frame(P.StatusReport.TYPE, body), (77,), expect=P.REPLIES)
+
+
+@pytest.mark.parametrize("message", [m for m in SAMPLES if type(m) not in P.INBOX], ids=lambda m: type(m).__name__)
+def test_an_inbox_accepts_deliveries_only(message):
+    refused(P.encode(message), message.fds, expect=P.INBOX)
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,7 +274,7 @@ def near_frames(draw):
             max_leaves=20))).encode()
     else:
         payload = draw(st.binary(max_size=40))
-    version = draw(st.sampled_from([P.VERSION, P.VERSION, P.VERSION, 0, 2]))
+    version = draw(st.sampled_from([P.VERSION, P.VERSION, P.VERSION, 0, 1]))
     true_length = P.HEADER.size + len(payload)
     length = draw(st.sampled_from([true_length, true_length, true_length, true_length - 1, true_length + 1, 0]))
     return P.HEADER.pack(P.MAGIC, version, type_, max(0, length)) + payload
@@ -261,3 +299,24 @@ def test_mutated_valid_frames_decode_or_protocol_error(message, position, junk, 
         check_decode(candidate, fds, None)
         check_decode(candidate, message.fds, P.REQUESTS)
         check_decode(candidate, message.fds, P.REPLIES)
+
+
+# ---------------------------------------------------------------------------------------
+# The hand-off's fast codec agrees with the generic one
+# ---------------------------------------------------------------------------------------
+@given(st.integers(0, 2**32 - 1))
+def test_encode_delivery_is_encode_of_a_delivery(token):
+    assert P.encode_delivery(token) == P.encode(P.Delivery(fds=(1, 2), token=token))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(near_frames(), st.binary(max_size=40),
+                 st.integers(0, 2**32 - 1).map(P.encode_delivery)),
+       st.sampled_from([(), (3,), (3, 4), (3, 4, 5)]))
+def test_decode_delivery_accepts_exactly_what_decode_accepts_on_an_inbox(packet, fds):
+    try:
+        message = P.decode(packet, fds, expect=P.INBOX)
+        expected = (message.token, message.fds)
+    except P.ProtocolError:
+        expected = None
+    assert P.decode_delivery(packet, list(fds)) == expected

@@ -381,6 +381,20 @@ def test_item_92_blocking_connect_after_failed_nonblocking_connect_makes_a_new_a
 # 94, 95, 96: datagram binding, ICMP, address arguments on stream sockets
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("how", ["sendto", "WSASendTo"])
+def test_sendto_an_address_of_the_other_family_is_afnosupport(ws, how):
+    """Found by the bad-input sweep: WSASendTo (the WSABUF path) raised a TypeError for an
+    IPv6 address on an IPv4 socket, where sendto says WSAEAFNOSUPPORT."""
+    s = udp_socket(bind=False)
+    try:
+        if how == "sendto":
+            fails(W.WSAEAFNOSUPPORT, ws2.sendto, s, b"x", 0, ("::1", 9, 0, 0))
+        else:
+            fails(W.WSAEAFNOSUPPORT, ws2.WSASendTo, s, [b"", b""], 0, ("::1", 9, 0, 0))
+    finally:
+        ws2.closesocket(s)
+
+
+@pytest.mark.parametrize("how", ["sendto", "WSASendTo"])
 def test_item_94_sendto_on_unbound_udp_binds_it_implicitly(ws, how):
     s = udp_socket(bind=False)
     peer = udp_socket()

@@ -66,6 +66,12 @@ assert _INFOW.size == ffi.sizeof("WSAPROTOCOL_INFOW") and _INFOA.size == ffi.siz
 assert struct.calcsize(_INFO_HEAD) == ffi.offsetof("WSAPROTOCOL_INFOW", "szProtocol")
 
 
+_SLOTS = _INT_FIELDS + ("ProviderId", "szProtocol")     # immutable values: copied as they are
+_PARSE_CACHE = 256
+_GUIDS: dict[bytes, uuid.UUID] = {}
+_NAMES: dict[bytes, str] = {}
+
+
 class WSAPROTOCOL_INFOW:
     """WSAPROTOCOL_INFOW with the C field names as attributes.
 
@@ -88,14 +94,15 @@ class WSAPROTOCOL_INFOW:
     # -- conversions ---------------------------------------------------------------------
     def _pack(self, shape: struct.Struct, text: bytes) -> bytes:
         chain = self.ProtocolChain
+        m = 0xFFFFFFFF
         return shape.pack(
-            self.dwServiceFlags1 & 0xFFFFFFFF, self.dwServiceFlags2 & 0xFFFFFFFF,
-            self.dwServiceFlags3 & 0xFFFFFFFF, self.dwServiceFlags4 & 0xFFFFFFFF,
-            self.dwProviderFlags & 0xFFFFFFFF, self.ProviderId.bytes_le,
-            self.dwCatalogEntryId & 0xFFFFFFFF,
-            _to_int32(chain.ChainLen), *[e & 0xFFFFFFFF for e in chain.ChainEntries],
-            *[_to_int32(getattr(self, name)) for name in _INT32_FIELDS],
-            self.dwMessageSize & 0xFFFFFFFF, self.dwProviderReserved & 0xFFFFFFFF, text)
+            self.dwServiceFlags1 & m, self.dwServiceFlags2 & m, self.dwServiceFlags3 & m,
+            self.dwServiceFlags4 & m, self.dwProviderFlags & m, self.ProviderId.bytes_le,
+            self.dwCatalogEntryId & m, _to_int32(chain.ChainLen), *[e & m for e in chain.ChainEntries],
+            _to_int32(self.iVersion), _to_int32(self.iAddressFamily), _to_int32(self.iMaxSockAddr),
+            _to_int32(self.iMinSockAddr), _to_int32(self.iSocketType), _to_int32(self.iProtocol),
+            _to_int32(self.iProtocolMaxOffset), _to_int32(self.iNetworkByteOrder),
+            _to_int32(self.iSecurityScheme), self.dwMessageSize & m, self.dwProviderReserved & m, text)
 
     def __bytes__(self) -> bytes:
         # At most WSAPROTOCOL_LEN UTF-16 units; the struct pads the rest (and the NUL) with 0.
@@ -113,104 +120,36 @@ class WSAPROTOCOL_INFOW:
         values = _INFOW.unpack(bytes(data))
         info = cls.__new__(cls)
         (info.dwServiceFlags1, info.dwServiceFlags2, info.dwServiceFlags3, info.dwServiceFlags4,
-         info.dwProviderFlags) = values[0:5]
-        info.ProviderId = uuid.UUID(bytes_le=values[5])
-        info.dwCatalogEntryId = values[6]
-        info.ProtocolChain = WSAPROTOCOLCHAIN(values[7], values[8:15])
-        for name, value in zip(_INT32_FIELDS, values[15:24]):
-            setattr(info, name, value)
-        info.dwMessageSize, info.dwProviderReserved = values[24:26]
-        info.szProtocol = values[26].decode("utf-16-le", "replace").split("\0", 1)[0]
+         info.dwProviderFlags, guid, info.dwCatalogEntryId, chain_len, *chain,
+         info.iVersion, info.iAddressFamily, info.iMaxSockAddr, info.iMinSockAddr, info.iSocketType,
+         info.iProtocol, info.iProtocolMaxOffset, info.iNetworkByteOrder, info.iSecurityScheme,
+         info.dwMessageSize, info.dwProviderReserved, text) = values
+        chain_struct = WSAPROTOCOLCHAIN.__new__(WSAPROTOCOLCHAIN)
+        chain_struct.ChainLen, chain_struct.ChainEntries = chain_len, chain
+        info.ProtocolChain = chain_struct
+        # The same few GUIDs and names recur (one per catalog entry): parse each once.
+        provider = _GUIDS.get(guid)
+        if provider is None:
+            provider = _GUIDS[guid] = uuid.UUID(bytes_le=guid)
+            if len(_GUIDS) > _PARSE_CACHE:
+                _GUIDS.clear()
+        info.ProviderId = provider
+        name = _NAMES.get(text)
+        if name is None:
+            name = _NAMES[text] = text.decode("utf-16-le", "replace").split("\0", 1)[0]
+            if len(_NAMES) > _PARSE_CACHE:
+                _NAMES.clear()
+        info.szProtocol = name
         return info
 
     # -- value semantics -----------------------------------------------------------------
     def copy(self, **changes: object) -> "WSAPROTOCOL_INFOW":
         clone = WSAPROTOCOL_INFOW.__new__(WSAPROTOCOL_INFOW)
-        for name in _INT_FIELDS:
+        for name in _SLOTS:
             setattr(clone, name, getattr(self, name))
-        clone.ProviderId = self.ProviderId
-        clone.ProtocolChain = WSAPROTOCOLCHAIN(self.ProtocolChain.ChainLen, self.ProtocolChain.ChainEntries)
-        clone.szProtocol = self.szProtocol
-        for name, value in changes.items():
-            setattr(clone, name, value)
-        return clone
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, WSAPROTOCOLCHAIN) and self.ChainLen == other.ChainLen
-                and self.ChainEntries == other.ChainEntries)
-
-    def __repr__(self) -> str:
-        return f"WSAPROTOCOLCHAIN(ChainLen={self.ChainLen}, ChainEntries={self.ChainEntries[:max(self.ChainLen, 1)]})"
-
-
-_INT_FIELDS = (
-    "dwServiceFlags1", "dwServiceFlags2", "dwServiceFlags3", "dwServiceFlags4", "dwProviderFlags",
-    "dwCatalogEntryId", "iVersion", "iAddressFamily", "iMaxSockAddr", "iMinSockAddr",
-    "iSocketType", "iProtocol", "iProtocolMaxOffset", "iNetworkByteOrder", "iSecurityScheme",
-    "dwMessageSize", "dwProviderReserved",
-)
-
-
-class WSAPROTOCOL_INFOW:
-    """WSAPROTOCOL_INFOW with the C field names as attributes.
-
-    ``bytes(info)`` is exactly the 628 bytes of the Windows structure (WCHAR is 16-bit);
-    ``WSAPROTOCOL_INFOW.from_bytes(b)`` is the inverse. ``ProviderId`` is a ``uuid.UUID``,
-    ``szProtocol`` a ``str`` (at most WSAPROTOCOL_LEN characters).
-    """
-
-    __slots__ = _INT_FIELDS + ("ProviderId", "ProtocolChain", "szProtocol")
-
-    def __init__(self, **fields: object) -> None:
-        for name in _INT_FIELDS:
-            setattr(self, name, 0)
-        self.ProviderId = uuid.UUID(int=0)
-        self.ProtocolChain = WSAPROTOCOLCHAIN(0)
-        self.szProtocol = ""
-        for name, value in fields.items():
-            setattr(self, name, value)
-
-    # -- conversions ---------------------------------------------------------------------
-    def _to_cdata(self, ctype: str, text_field: object) -> bytes:
-        raw = ffi.new(ctype + " *")
-        for name in _INT_FIELDS:
-            setattr(raw, name, getattr(self, name) & 0xFFFFFFFF if name.startswith("dw")
-                    else _to_int32(getattr(self, name)))
-        ffi.memmove(ffi.addressof(raw, "ProviderId"), self.ProviderId.bytes_le, 16)
-        raw.ProtocolChain.ChainLen = self.ProtocolChain.ChainLen
-        raw.ProtocolChain.ChainEntries = [e & 0xFFFFFFFF for e in self.ProtocolChain.ChainEntries]
-        raw.szProtocol = text_field
-        return bytes(ffi.buffer(raw))
-
-    def __bytes__(self) -> bytes:
-        units = list(self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("utf-16-le"))
-        wide = [units[i] | units[i + 1] << 8 for i in range(0, len(units), 2)][: lib.WSAPROTOCOL_LEN]
-        return self._to_cdata("WSAPROTOCOL_INFOW", wide + [0])
-
-    def to_ansi_bytes(self) -> bytes:
-        """The 372-byte WSAPROTOCOL_INFOA form (szProtocol as 8-bit text)."""
-        text = self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("latin-1", "replace")
-        return self._to_cdata("WSAPROTOCOL_INFOA", text)
-
-    @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> "WSAPROTOCOL_INFOW":
-        """Parse exactly WSAPROTOCOL_INFOW_SIZE (628) bytes; ValueError otherwise."""
-        if len(data) != WSAPROTOCOL_INFOW_SIZE:
-            raise ValueError(f"WSAPROTOCOL_INFOW is {WSAPROTOCOL_INFOW_SIZE} bytes, got {len(data)}")
-        raw = ffi.cast("WSAPROTOCOL_INFOW *", ffi.from_buffer(bytes(data)))
-        info = cls.__new__(cls)
-        for name in _INT_FIELDS:
-            setattr(info, name, getattr(raw, name))
-        info.ProviderId = uuid.UUID(bytes_le=bytes(ffi.buffer(ffi.addressof(raw, "ProviderId"), 16)))
-        info.ProtocolChain = WSAPROTOCOLCHAIN(raw.ProtocolChain.ChainLen, list(raw.ProtocolChain.ChainEntries))
-        units = bytes(ffi.buffer(raw.szProtocol))
-        info.szProtocol = units.decode("utf-16-le", "replace").split("\0", 1)[0]
-        return info
-
-    # -- value semantics -----------------------------------------------------------------
-    def copy(self, **changes: object) -> "WSAPROTOCOL_INFOW":
-        clone = WSAPROTOCOL_INFOW.from_bytes(bytes(self))
-        clone.szProtocol = self.szProtocol
+        chain = self.ProtocolChain
+        clone.ProtocolChain = copied = WSAPROTOCOLCHAIN.__new__(WSAPROTOCOLCHAIN)
+        copied.ChainLen, copied.ChainEntries = chain.ChainLen, list(chain.ChainEntries)
         for name, value in changes.items():
             setattr(clone, name, value)
         return clone

@@ -110,7 +110,7 @@ class Catalog:
 
     # -- lookups ---------------------------------------------------------------------------
     def by_id(self, catalog_id: int) -> CatalogEntry:
-        for entry in self.entries:
+        for entry in self.entries:      # a handful of entries: a scan beats keeping an index
             if entry.id == catalog_id:
                 return entry
         raise WSAError(W.WSAEINVAL)

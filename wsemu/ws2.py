@@ -23,6 +23,7 @@ from wsemu.abi import WSAPROTOCOL_INFOW
 from wsemu.errors import WSAError, get_last_error, set_last_error, wsa_from_errno_io
 from wsemu.spi import argcheck as _check
 from wsemu.spi import base as _base
+from wsemu.spi import inbox as _inbox
 from wsemu.spi import sockopts as _sockopts
 from wsemu.spi.upcalls import HANDLES as _HANDLES
 from wsemu.spi.wselect import FdSet
@@ -142,6 +143,7 @@ def WSAStartup(wVersionRequested: int) -> WSADATA:
     with _proc.lock:
         if _proc.startups == 0:
             _proc.catalog = _catalog.reload()   # a fresh process view of the catalog
+            _inbox.inbox.open()                 # so sockets can be handed to this process
         _proc.startups += 1
     return WSADATA(granted, major)
 
@@ -177,6 +179,10 @@ def WSACleanup() -> None:
             table.WSPCleanup()
         except WSAError:
             pass
+    _inbox.inbox.release()                      # unclaimed deliveries go, like self-duplicates
+    _inbox.outbox.release()
+    from wsemu.broker.client import notices
+    notices.flush()                             # the broker's status hears it all now
     set_last_error(0)
 
 
@@ -268,10 +274,11 @@ WSASocket = WSASocketW
 
 def _create(af: object, type_: object, protocol: object, info: object, g: object, flags: object) -> int:
     _require_startup()
-    af, type_, protocol = (_int(v, W.WSAEINVAL) for v in (af, type_, protocol))
-    g, flags = _int(g, W.WSAEINVAL), _int(flags, W.WSAEINVAL)
-    af, type_, protocol = (_to_int32(v) for v in (af, type_, protocol))
-    if isinstance(info, (bytes, bytearray, memoryview)):
+    if not (af.__class__ is type_.__class__ is protocol.__class__ is g.__class__ is flags.__class__ is int):
+        for value in (af, type_, protocol, g, flags):
+            _int(value, W.WSAEINVAL)                  # (bool and int subclasses refused)
+    af, type_, protocol = _to_int32(af), _to_int32(type_), _to_int32(protocol)
+    if info.__class__ is bytes or isinstance(info, (bytes, bytearray, memoryview)):
         if len(info) != W.WSAPROTOCOL_INFOW_SIZE:
             raise WSAError(W.WSAEFAULT)
         info = WSAPROTOCOL_INFOW.from_bytes(info)

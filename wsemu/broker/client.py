@@ -12,7 +12,7 @@ no descriptor left for a received socket → WSAEMFILE; the broker's own refusal
 """
 from __future__ import annotations
 
-import array
+import atexit
 import fcntl
 import os
 import socket
@@ -24,6 +24,7 @@ import time
 
 from wsemu import abi as W
 from wsemu import runtime
+from wsemu.broker import fdpass
 from wsemu.broker import protocol as P
 from wsemu.errors import WSAError
 
@@ -35,6 +36,7 @@ IDLE_EXIT = 60.0          # a broker started on demand leaves when nobody needs 
 class BrokerClient:
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
+        self.tokens: list[int] = []        # leased on this connection, not yet used
         self.lock = threading.Lock()
         os.register_at_fork(after_in_child=self._after_fork)
 
@@ -42,31 +44,38 @@ class BrokerClient:
     def request(self, message: P.Message) -> P.Message:
         """Send a request and return the broker's reply (an Error reply raises WSAError)."""
         with self.lock:
+            return self._round_trip(message)
+
+    def deposit(self, fds: tuple[int, int], target_pid: int) -> int:
+        """Deposit a socket and its state page for ``target_pid``; its token. One-way: the
+        token was leased beforehand (a round trip per LEASE_BATCH deposits)."""
+        with self.lock:
             for attempt in (1, 2):
-                sock = self._connected()
+                if not self.tokens:
+                    self.tokens = list(self._round_trip(P.Lease()).tokens)
+                    if not self.tokens:
+                        raise WSAError(W.WSAENOBUFS)
+                token = self.tokens.pop()
                 try:
-                    _send(sock, message)
-                    reply = _receive(sock)
-                    break
-                except (BrokenPipeError, ConnectionResetError, EOFError):
-                    self._disconnect()      # the broker went away: start a new one, once
+                    _send(self.sock, P.Deposit(fds=fds, token=token, target_pid=target_pid))
+                    return token
+                except (BrokenPipeError, ConnectionResetError, BlockingIOError):
+                    self._disconnect()      # its leases died with that broker: lease anew
                     if attempt == 2:
                         raise WSAError(W.WSAENETDOWN) from None
-                except BlockingIOError:
-                    self._disconnect()      # no reply within REPLY_TIMEOUT
-                    raise WSAError(W.WSAENETDOWN) from None
-        if isinstance(reply, P.Error):
-            raise WSAError(reply.code)
-        return reply
+            raise AssertionError("unreachable")
 
-    def notify(self, message: P.Message) -> None:
-        """A one-way message, only if a broker is already connected (never starts one)."""
+    def tell(self, message: P.Message, start: bool = True) -> None:
+        """A one-way message, connecting (and, if ``start``, starting the broker) if need be.
+        Best effort: what it reports is bookkeeping, so a failure is not the caller's."""
         with self.lock:
-            if self.sock is None:
-                return
             try:
-                _send(self.sock, message)
-            except OSError:
+                if self.sock is None and not start:
+                    self.sock = _try_connect(runtime.runtime_dir() / runtime.BROKER_SOCKET)
+                    if self.sock is None:
+                        return             # no broker serving: nobody to tell
+                _send(self._connected(), message)
+            except (OSError, WSAError):
                 self._disconnect()
 
     def close(self) -> None:
@@ -74,48 +83,60 @@ class BrokerClient:
             self._disconnect()
 
     # ----------------------------------------------------------------------------------
+    def _round_trip(self, message: P.Message) -> P.Message:
+        """Request and reply (lock held); a broker that went away is started again, once."""
+        for attempt in (1, 2):
+            sock = self._connected()
+            try:
+                _send(sock, message)
+                reply = _receive(sock)
+                break
+            except (BrokenPipeError, ConnectionResetError, EOFError):
+                self._disconnect()
+                if attempt == 2:
+                    raise WSAError(W.WSAENETDOWN) from None
+            except BlockingIOError:
+                self._disconnect()      # no reply within REPLY_TIMEOUT
+                raise WSAError(W.WSAENETDOWN) from None
+        if isinstance(reply, P.Error):
+            raise WSAError(reply.code)
+        return reply
+
     def _connected(self) -> socket.socket:
         if self.sock is None:
             self.sock = _connect_or_start()
         return self.sock
 
     def _disconnect(self) -> None:
+        self.tokens = []
         if self.sock is not None:
             self.sock.close()
             self.sock = None
 
     def _after_fork(self) -> None:
-        # The child must not speak on its parent's connection.
+        # The child must not speak on its parent's connection (nor use its leases).
         self.lock = threading.Lock()
         self._disconnect()
 
 
 # ======================================================================================
 def _send(sock: socket.socket, message: P.Message) -> None:
-    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", message.fds))] if message.fds else []
-    sock.sendmsg([P.encode(message)], ancillary, socket.MSG_NOSIGNAL)
+    sock.sendmsg([P.encode(message)], fdpass.rights(message.fds), socket.MSG_NOSIGNAL)
 
 
 def _receive(sock: socket.socket) -> P.Message:
     data, ancillary, flags, _ = sock.recvmsg(P.MAX_FRAME, P.ANCILLARY_SPACE, socket.MSG_CMSG_CLOEXEC)
-    fds: list[int] = []
-    for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            received = array.array("i")
-            received.frombytes(payload[:len(payload) - len(payload) % received.itemsize])
-            fds.extend(received)
+    fds, _ = fdpass.unpack(ancillary)
     if not data and not fds:
         raise EOFError("the broker closed the connection")
     if flags & socket.MSG_CTRUNC:
         # The kernel could not hand us the descriptors: we have none left.
-        for fd in fds:
-            os.close(fd)
+        fdpass.close_all(fds)
         raise WSAError(W.WSAEMFILE)
     try:
         return P.decode(data, tuple(fds), expect=P.REPLIES)
     except P.ProtocolError as exc:
-        for fd in exc.fds:
-            os.close(fd)
+        fdpass.close_all(exc.fds)
         raise WSAError(W.WSAENETDOWN) from None
 
 
@@ -131,8 +152,10 @@ def _try_connect(path) -> socket.socket | None:
         raise
     # A kernel receive timeout (not Python's, which polls before every recv): a broker that
     # stops answering fails the call instead of hanging it.
+    # Sends likewise: a broker that stops reading fails them instead of blocking the caller.
     seconds = int(REPLY_TIMEOUT)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("@ll", seconds, 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("@ll", seconds, 0))
     return sock
 
 
@@ -193,6 +216,67 @@ def start_broker(directory) -> None:
         if ready_w >= 0:
             os.close(ready_w)
 
+
+# ======================================================================================
+class NoticeQueue:
+    """What the broker is told for its status only — a socket delivered straight into an
+    inbox, a delivery claimed, a shared socket's last descriptor in this process closed —
+    batched: one Notices frame per NOTICE_BATCH records or per FLUSH_DELAY, whichever comes
+    first, sent by a flusher thread so no socket call waits for it. The price is that
+    `wsemu broker status` lags by up to FLUSH_DELAY; the pidfd watch still frees what a
+    process that exits before its notices leave held."""
+
+    FLUSH_DELAY = 0.02
+
+    def __init__(self) -> None:
+        self.records: list[tuple[int, int, int, int]] = []
+        self.wake = threading.Condition(threading.Lock())
+        self.sending = threading.Lock()
+        self.flusher: threading.Thread | None = None
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def post(self, kind: int, token: int, pid: int, inode: int) -> None:
+        with self.wake:
+            self.records.append((kind, token, pid, inode))
+            if self.flusher is None:
+                self.flusher = threading.Thread(target=self._run, name="wsemu-notices", daemon=True)
+                self.flusher.start()
+            if len(self.records) == 1 or len(self.records) >= P.NOTICE_BATCH:
+                self.wake.notify()
+
+    def flush(self) -> None:
+        """Send everything queued now (the last WSACleanup, exit, tests); on return, every
+        notice posted before the call has been sent (by this call or the flusher's)."""
+        with self.sending:             # (held by the flusher while it sends what it took)
+            with self.wake:
+                records, self.records = self.records, []
+            self._send(records)
+
+    def _send(self, records) -> None:
+        for first in range(0, len(records), P.NOTICE_BATCH):
+            batch = tuple(records[first:first + P.NOTICE_BATCH])
+            # Releases alone never start a broker: without one there is nothing to release.
+            client().tell(P.Notices(records=batch), start=any(r[0] != P.RELEASED for r in batch))
+
+    def _run(self) -> None:
+        while True:
+            with self.wake:
+                while not self.records:
+                    self.wake.wait()
+                if len(self.records) < P.NOTICE_BATCH:
+                    self.wake.wait(self.FLUSH_DELAY)   # let a burst gather into one frame
+            self.flush()
+
+    def _after_fork(self) -> None:
+        # The parent's notices are the parent's to send; its flusher thread did not survive.
+        self.records = []
+        self.wake = threading.Condition(threading.Lock())
+        self.sending = threading.Lock()
+        self.flusher = None
+
+
+notices = NoticeQueue()
+atexit.register(notices.flush)
 
 _client: BrokerClient | None = None
 _client_lock = threading.Lock()

@@ -7,11 +7,15 @@ uid written in a payload.
 
 A frame is an 8-byte header and a payload, little-endian::
 
-    magic u16 = 0x5357 ("WS")   version u8 = 1   type u8   length u32 (header + payload)
+    magic u16 = 0x5357 ("WS")   version u8 = 2   type u8   length u32 (header + payload)
 
 ``length`` must equal the packet's size and stay within MAX_FRAME. Each message type has a
-fixed payload layout (``_LAYOUTS``) — or, for the status report, a bounded UTF-8 JSON text —
-and an exact number of descriptors (``_FDS``). ``decode`` checks all of it and reports which
+fixed payload layout (``_LAYOUTS``) — or a bounded variable one: the status report's UTF-8
+JSON text, a batch of fixed-size notice records — and an exact number of descriptors
+(``_FDS``).
+
+The same frames travel between processes: a Delivery goes from the duplicating process
+straight into the target's inbox (wsemu.spi.inbox), never through the broker. ``decode`` checks all of it and reports which
 received descriptors the caller must close; ``encode`` builds frames.
 """
 from __future__ import annotations
@@ -22,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 MAGIC = 0x5357
-VERSION = 1
+VERSION = 2
+LEASE_BATCH = 32                # tokens a Leased reply carries (unused slots are 0)
 HEADER = struct.Struct("<HBBI")
 MAX_FRAME = 64 * 1024
-MAX_REQUEST = 256               # every request is a few bytes; anything longer is hostile
+MAX_REQUEST = 2048              # the longest request is a full Notices batch; longer is hostile
 MAX_FDS = 2                     # the most any message carries (socket + its shared state)
 
 
@@ -48,17 +53,58 @@ class Message:
 
 
 @dataclass(slots=True)
+class Lease(Message):
+    """client → broker: reserve tokens for deposits this connection is about to make."""
+    TYPE: ClassVar[int] = 11
+
+
+@dataclass(slots=True)
+class Leased(Message):
+    """broker → client: up to LEASE_BATCH fresh tokens (32-bit, non-zero; 0 fills the rest)."""
+    TYPE: ClassVar[int] = 12
+    tokens: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
 class Deposit(Message):
-    """client → broker: hold this socket (fds[0]) and its shared state (fds[1]) for a process."""
+    """client → broker, no reply: hold this socket (fds[0]) and its shared state (fds[1]) for
+    a process, under a token this connection leased. One-way, so a hand-off costs the source
+    no round trip; every error it could meet is checked when the token is leased (the cap)
+    or by the source itself (the target process), and a deposit the broker still refuses
+    only makes the claim fail, as a forged token would."""
     TYPE: ClassVar[int] = 1
+    token: int = 0
     target_pid: int = 0
 
 
 @dataclass(slots=True)
-class Deposited(Message):
-    """broker → client: the deposit's single-use token (32-bit, non-zero)."""
-    TYPE: ClassVar[int] = 2
+class Delivery(Message):
+    """source → target's inbox (wsemu.spi.inbox): this socket (fds[0]) and its shared state
+    (fds[1]), for the claim that will present this token."""
+    TYPE: ClassVar[int] = 13
     token: int = 0
+
+
+# What a Notices record says happened (kind, token, pid, inode).
+DELIVERED = 1     # a socket went straight into process ``pid``'s inbox under ``token``
+CLAIMED = 2       # this process claimed the delivery ``token`` (pid unused)
+RELEASED = 3      # this process closed its last descriptor of the shared socket ``inode``
+DISCARDED = 4     # this process dropped the delivery ``token`` unclaimed (its last WSACleanup)
+NOTICE_KINDS = frozenset((DELIVERED, CLAIMED, RELEASED, DISCARDED))
+NOTICE = struct.Struct("<BxxxIIQ")
+NOTICE_BATCH = 64
+assert HEADER.size + NOTICE.size * NOTICE_BATCH <= MAX_REQUEST
+
+
+@dataclass(slots=True)
+class Notices(Message):
+    """client → broker, no reply: what this process did with shared sockets that the broker
+    did not see — deliveries into other processes' inboxes, claims of them, last closes — so
+    that it knows which sockets are shared and `wsemu broker status` can list them. Batched
+    and sent off the hand-off's path (wsemu.broker.client.NoticeQueue): bookkeeping, never
+    something a call waits for."""
+    TYPE: ClassVar[int] = 14
+    records: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -72,13 +118,6 @@ class Claim(Message):
 class Claimed(Message):
     """broker → client: the socket (fds[0]) and its shared state (fds[1])."""
     TYPE: ClassVar[int] = 4
-
-
-@dataclass(slots=True)
-class Release(Message):
-    """client → broker (no reply): this process closed its last descriptor of a socket."""
-    TYPE: ClassVar[int] = 5
-    inode: int = 0
 
 
 @dataclass(slots=True)
@@ -112,32 +151,35 @@ class Error(Message):
     code: int = 0
 
 
-# The payload layout of each message type (None: the status report's JSON text), and the
-# descriptors it carries.
+# The payload layout of each message type (None: variable — the status report's JSON text,
+# a list of notice records), and the descriptors it carries.
 _TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in
-                                    (Deposit, Deposited, Claim, Claimed, Release, Status,
-                                     StatusReport, Ping, Pong, Error)}
+                                    (Deposit, Claim, Claimed, Status, StatusReport,
+                                     Ping, Pong, Error, Lease, Leased, Delivery, Notices)}
 _LAYOUTS: dict[type[Message], tuple[str, tuple[str, ...]] | None] = {
-    Deposit: ("I", ("target_pid",)),
-    Deposited: ("I", ("token",)),
+    Deposit: ("II", ("token", "target_pid")),
+    Lease: ("", ()),
+    Delivery: ("I", ("token",)),
+    Leased: (f"{LEASE_BATCH}I", ("tokens",)),
     Claim: ("I", ("token",)),
     Claimed: ("", ()),
-    Release: ("Q", ("inode",)),
     Status: ("", ()),
     StatusReport: None,
+    Notices: None,
     Ping: ("", ()),
     Pong: ("I", ("broker_pid",)),
     Error: ("I", ("code",)),
 }
-_FDS: dict[type[Message], int] = {Deposit: 2, Claimed: 2}
+_FDS: dict[type[Message], int] = {Deposit: 2, Claimed: 2, Delivery: 2}
 # Whole frames (header + payload) as one precompiled struct per fixed-layout type.
 _FRAMES: dict[type[Message], tuple[struct.Struct, tuple[str, ...]]] = {
     cls: (struct.Struct("<HBBI" + layout[0]), layout[1])
     for cls, layout in _LAYOUTS.items() if layout is not None
 }
 
-REQUESTS = frozenset((Deposit, Claim, Release, Status, Ping))
-REPLIES = frozenset((Deposited, Claimed, StatusReport, Pong, Error))
+REQUESTS = frozenset((Deposit, Claim, Status, Ping, Lease, Notices))
+INBOX = frozenset((Delivery,))   # what an inbox accepts
+REPLIES = frozenset((Claimed, StatusReport, Pong, Error, Leased))
 
 
 def fds_expected(cls: type[Message]) -> int:
@@ -155,7 +197,16 @@ def encode(message: Message) -> bytes:
     frame = _FRAMES.get(cls)
     if frame is not None:
         shape, names = frame
+        if cls is Leased:
+            tokens = tuple(message.tokens)[:LEASE_BATCH]
+            return shape.pack(MAGIC, VERSION, cls.TYPE, shape.size, *(tokens + (0,) * (LEASE_BATCH - len(tokens))))
         return shape.pack(MAGIC, VERSION, cls.TYPE, shape.size, *[getattr(message, name) for name in names])
+    if cls is Notices:
+        records = message.records
+        if not 0 < len(records) <= NOTICE_BATCH:
+            raise ValueError(f"Notices carries 1 to {NOTICE_BATCH} records, not {len(records)}")
+        payload = b"".join(NOTICE.pack(*record) for record in records)
+        return HEADER.pack(MAGIC, VERSION, cls.TYPE, HEADER.size + len(payload)) + payload
     payload = json.dumps(message.report, separators=(",", ":")).encode("utf-8")
     if HEADER.size + len(payload) > MAX_FRAME:
         raise ValueError(f"{cls.__name__} frame exceeds {MAX_FRAME} bytes")
@@ -188,7 +239,12 @@ def decode(packet: bytes, fds: tuple[int, ...] = (), *, expect: frozenset | None
     if frame is not None:
         if length != frame[0].size:
             raise ProtocolError(f"{cls.__name__} frame must be {frame[0].size} bytes", tuple(fds))
-        return cls(tuple(fds), *frame[0].unpack(packet)[4:])
+        values = frame[0].unpack(packet)[4:]
+        if cls is Leased:
+            return cls(tuple(fds), tuple(token for token in values if token))
+        return cls(tuple(fds), *values)
+    if cls is Notices:
+        return cls(tuple(fds), _notice_records(packet[HEADER.size:], tuple(fds)))
     try:
         report = json.loads(packet[HEADER.size:].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -197,6 +253,37 @@ def decode(packet: bytes, fds: tuple[int, ...] = (), *, expect: frozenset | None
     if not isinstance(report, dict):
         raise ProtocolError("malformed report", tuple(fds))
     return cls(tuple(fds), report)
+
+
+# The hand-off's hot path (wsemu.spi.inbox): Delivery frames without the generic machinery.
+_DELIVERY = struct.Struct("<HBBII")
+_DELIVERY_HEAD = (MAGIC, VERSION, Delivery.TYPE, _DELIVERY.size)
+
+
+def encode_delivery(token: int) -> bytes:
+    """``encode(Delivery(token=token, fds=...))``: the frame (its two fds travel beside it)."""
+    return _DELIVERY.pack(MAGIC, VERSION, Delivery.TYPE, _DELIVERY.size, token)
+
+
+def decode_delivery(packet: bytes, fds: list[int]) -> tuple[int, tuple[int, int]] | None:
+    """(token, fds) of a well-formed Delivery with its two descriptors, else None (the
+    caller closes ``fds``): what ``decode(..., expect=INBOX)`` accepts, faster."""
+    if len(packet) != _DELIVERY.size or len(fds) != 2:
+        return None
+    magic, version, type_, length, token = _DELIVERY.unpack(packet)
+    if (magic, version, type_, length) != _DELIVERY_HEAD:
+        return None
+    return token, (fds[0], fds[1])
+
+
+def _notice_records(payload: bytes, fds: tuple[int, ...]) -> tuple[tuple[int, int, int, int], ...]:
+    count, extra = divmod(len(payload), NOTICE.size)
+    if extra or not 0 < count <= NOTICE_BATCH:
+        raise ProtocolError(f"Notices must be 1 to {NOTICE_BATCH} records of {NOTICE.size} bytes", fds)
+    records = tuple(NOTICE.iter_unpack(payload))
+    if any(kind not in NOTICE_KINDS for kind, *_ in records):
+        raise ProtocolError("unknown notice kind", fds)
+    return records
 
 
 def _ancillary_space() -> int:

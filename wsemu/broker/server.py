@@ -16,8 +16,6 @@ sender's SCM_CREDENTIALS (the socket has SO_PASSCRED), never a pid or uid it wro
 from __future__ import annotations
 
 import argparse
-import array
-import errno
 import fcntl
 import json
 import logging
@@ -28,20 +26,22 @@ import select
 import signal
 import socket
 import stat
-import struct
 import sys
 import time
 from dataclasses import dataclass, field
 
 from wsemu import abi as W
 from wsemu import runtime
+from wsemu.broker import fdpass
 from wsemu.broker import protocol as P
 
 log = logging.getLogger("wsemu.broker")
 
-_CREDS = struct.Struct("iII")
-LOCAL_TOKEN_BIT = 0x80000000      # tokens with this bit are a process's own (never the broker's)
+_SEND_FLAGS = int(socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)   # plain int: IntFlag arithmetic is slow
 MAX_CLIENTS = 4096
+MAX_EARLY_CLAIMS = 4096
+MAX_DELIVERED = 65536            # inbox deliveries booked (status only: the kernel holds them)
+DELIVERED_BIT = 0x80000000       # inbox tokens have it (wsemu.spi.inbox); broker tokens never
 REPORT_BUDGET = P.MAX_FRAME - P.HEADER.size - 1024    # the report's lists; the rest is headroom
 
 
@@ -55,6 +55,11 @@ class Deposit:
     uid: int
     inode: int
     created: float = field(default_factory=time.monotonic)
+
+    @property
+    def in_inbox(self) -> bool:
+        """Delivered straight into the target's inbox (the broker only keeps the books)."""
+        return self.sock_fd < 0
 
 
 @dataclass
@@ -70,6 +75,7 @@ class Target:
 @dataclass
 class Client:
     sock: socket.socket
+    leases: set[int] = field(default_factory=set)  # tokens leased to this connection, unused
 
 
 class Broker:
@@ -82,6 +88,11 @@ class Broker:
         self.epoll.register(listener.fileno(), select.EPOLLIN)
         self.clients: dict[int, Client] = {}
         self.deposits: dict[int, Deposit] = {}
+        self.delivered: dict[int, Deposit] = {}         # deliveries into targets' inboxes
+        # token -> (pid, inode, released since): claims heard before their delivery
+        self.early_claims: dict[int, tuple[int, int, bool]] = {}
+        self.leases: dict[int, tuple[Client, int]] = {}   # token -> (leasing connection, uid)
+        self._catching_up: list[Client] = []
         self.targets: dict[int, Target] = {}          # by pidfd
         self.target_by_pid: dict[int, Target] = {}
         self.per_uid: dict[int, int] = {}
@@ -121,7 +132,7 @@ class Broker:
                     self._serve_client(fd, mask)
             if events:
                 self.last_busy = time.monotonic()
-            elif (self.idle_exit and not self.clients and not self.deposits
+            elif (self.idle_exit and not self.clients and not self.deposits and not self.delivered
                   and time.monotonic() - self.last_busy > self.idle_exit):
                 log.info("idle for %.0f s: exiting", self.idle_exit)
                 self.running = False
@@ -163,6 +174,9 @@ class Broker:
         except (OSError, ValueError):
             pass
         client.sock.close()
+        for token in client.leases:
+            del self.leases[token]
+        client.leases.clear()
         # What the processes that spoke here hold is theirs until they close it (Release) or
         # exit (pidfd): a connection is not a process, it may reconnect or have others.
 
@@ -178,76 +192,181 @@ class Broker:
         except OSError as exc:
             self._drop(client, f"recv: {exc}")
             return
-        fds, creds = _unpack_ancillary(ancillary)
+        fds, creds = fdpass.unpack(ancillary)
         if not data and not fds:
             self._drop(client, "closed")
             return
         if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or creds is None:
-            _close_all(fds)
+            fdpass.close_all(fds)
             self._drop(client, "oversized message or missing credentials")
             return
         try:
             message = P.decode(data, tuple(fds), expect=P.REQUESTS)
         except P.ProtocolError as exc:
-            _close_all(exc.fds)
+            fdpass.close_all(exc.fds)
             self._drop(client, f"protocol error: {exc}")
             return
         pid, uid, _ = creds
-        reply = self._handle(message, pid, uid)
+        reply = self._handle(client, message, pid, uid)
         if reply is not None:
             self._send(client, reply)
 
-    def _send(self, client: Client, reply: P.Message) -> bool:
-        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", reply.fds))] if reply.fds else []
+    def _catch_up(self, client: Client, limit: int = 256) -> None:
+        """Serve what a connection has already sent (a bounded number of messages)."""
+        if client in self._catching_up:
+            return                     # a claim inside this catch-up: no deeper recursion
+        self._catching_up.append(client)
         try:
-            client.sock.sendmsg([P.encode(reply)], ancillary, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+            fd = client.sock.fileno()
+            for _ in range(limit):
+                if self.clients.get(fd) is not client or not _readable(fd):
+                    return
+                self._serve_client(fd, select.EPOLLIN)
+        finally:
+            self._catching_up.remove(client)
+
+    def _send(self, client: Client, reply: P.Message) -> bool:
+        try:
+            client.sock.sendmsg([P.encode(reply)], fdpass.rights(reply.fds), _SEND_FLAGS)
             return True
         except OSError as exc:
             # A client that does not read its replies is dropped, never waited for.
             self._drop(client, f"send: {exc}")
             return False
         finally:
-            _close_all(reply.fds)      # the message carries its own copies
+            fdpass.close_all(reply.fds)      # the message carries its own copies
 
     # ----------------------------------------------------------------------------------
     # Requests
     # ----------------------------------------------------------------------------------
-    def _handle(self, message: P.Message, pid: int, uid: int) -> P.Message | None:
+    def _handle(self, client: Client, message: P.Message, pid: int, uid: int) -> P.Message | None:
         if isinstance(message, P.Deposit):
-            return self._deposit(message, pid, uid)
+            self._deposit(client, message, pid, uid)
+            return None
         if isinstance(message, P.Claim):
             return self._claim(message, pid, uid)
-        if isinstance(message, P.Release):
-            self._release(message.inode, pid)
+        if isinstance(message, P.Lease):
+            return self._lease(client, uid)
+        if isinstance(message, P.Notices):
+            self._notices(message.records, pid, uid)
             return None
         if isinstance(message, P.Status):
             return P.StatusReport(report=self.report())
         return P.Pong(broker_pid=os.getpid())
 
-    def _deposit(self, message: P.Deposit, pid: int, uid: int) -> P.Message:
+    def _lease(self, client: Client, uid: int) -> P.Message:
+        """Reserve tokens for this connection's coming deposits. The per-user cap on deposits
+        is checked here, so a duplication that would exceed it fails at once (WSAENOBUFS)
+        although the deposit itself gets no reply. A lease is not a deposit and does not
+        count: idle processes holding unused tokens never use up the cap. (Deposits racing
+        past the cap from several connections are refused on arrival: their claims fail.)"""
+        room = self.max_deposits - self.per_uid.get(uid, 0)
+        if room <= 0:
+            return P.Error(code=W.WSAENOBUFS)
+        wanted = min(P.LEASE_BATCH - len(client.leases), room)
+        if wanted <= 0:
+            return P.Error(code=W.WSAENOBUFS)    # a connection holds one batch at most
+        tokens = tuple(self._new_token() for _ in range(wanted))
+        for token in tokens:
+            self.leases[token] = (client, uid)
+            client.leases.add(token)
+        return P.Leased(tokens=tokens)
+
+    def _deposit(self, client: Client, message: P.Deposit, pid: int, uid: int) -> None:
+        lease = self.leases.get(message.token)
+        if lease is None or lease[0] is not client:
+            # A token this connection did not lease: a broken or hostile client.
+            fdpass.close_all(message.fds)
+            self._drop(client, "deposit under a token it was not leased")
+            return
+        del self.leases[message.token]
+        client.leases.discard(message.token)
         sock_fd, state_fd = message.fds
-        target_pid = message.target_pid
-        error = self._check_deposit(sock_fd, state_fd, target_pid, uid)
-        if error:
-            _close_all(message.fds)
-            return P.Error(code=error)
-        target = self._watch(target_pid)
+        target = None
+        if self.per_uid.get(uid, 0) < self.max_deposits and not self._check_deposit(
+                sock_fd, state_fd, message.target_pid, uid):
+            target = self._watch(message.target_pid)
         if target is None:
-            _close_all(message.fds)
-            return P.Error(code=W.WSAEINVAL)        # no such process
-        token = self._new_token()
+            # Refused (over the cap, no such target, not this user's, not a socket): the
+            # token is simply never redeemable, exactly like a forged one.
+            fdpass.close_all(message.fds)
+            return
         inode = os.fstat(sock_fd).st_ino
-        self.deposits[token] = Deposit(token, sock_fd, state_fd, target_pid, pid, uid, inode)
-        target.tokens.add(token)
-        self.per_uid[uid] = self.per_uid.get(uid, 0) + 1
+        self._count(uid, 1)
+        self.deposits[message.token] = Deposit(message.token, sock_fd, state_fd, message.target_pid, pid, uid, inode)
+        target.tokens.add(message.token)
         self.deposited[inode] = self.deposited.get(inode, 0) + 1
         self._hold(pid, inode)
-        return P.Deposited(token=token)
+
+    def _notices(self, records, pid: int, uid: int) -> None:
+        """Book what a process reports about direct deliveries (for status only: the kernel,
+        not the broker, holds those sockets). Notices from different processes race, so a
+        claim may be heard before its delivery: it is remembered for a while."""
+        for kind, token, target_pid, inode in records:
+            if kind == P.DELIVERED:
+                self._note_delivery(token, target_pid, inode, pid, uid)
+            elif kind == P.CLAIMED:
+                self._note_claim(token, inode, pid)
+            elif kind == P.DISCARDED:
+                record = self.delivered.get(token)
+                if record is not None and record.target_pid == pid:
+                    self._forget_deposit(record)   # the target's WSACleanup dropped it unclaimed
+            else:
+                self._release(inode, pid)
+                if self.early_claims:
+                    # A claim heard before its delivery, now released as well: when the
+                    # delivery is heard, the target no longer holds the socket.
+                    for early, (holder, held, _) in list(self.early_claims.items()):
+                        if holder == pid and held == inode:
+                            self.early_claims[early] = (holder, held, True)
+
+    def _note_delivery(self, token: int, target_pid: int, inode: int, pid: int, uid: int) -> None:
+        early = self.early_claims.pop(token, None)
+        if early is not None and early[:2] == (target_pid, inode):
+            self._hold(pid, inode)            # claimed already: both processes hold it...
+            if not early[2]:
+                self._hold(target_pid, inode)
+            self._tidy(inode)                 # ...unless the target has released it too
+            return
+        if (not token & DELIVERED_BIT or token in self.delivered or len(self.delivered) >= MAX_DELIVERED
+                or _check_target(target_pid, uid)):
+            return                     # not an inbox token, or not a process of this user's
+        target = self._watch(target_pid)
+        if target is None:
+            return                     # the target is gone: the kernel freed the delivery
+        self.delivered[token] = Deposit(token, -1, -1, target_pid, pid, uid, inode)
+        target.tokens.add(token)
+        self.deposited[inode] = self.deposited.get(inode, 0) + 1
+        self._hold(pid, inode)
+
+    def _note_claim(self, token: int, inode: int, pid: int) -> None:
+        record = self.delivered.get(token)
+        if record is None:
+            # Heard before the delivery it claims (bounded: the oldest are forgotten).
+            self.early_claims[token] = (pid, inode, False)
+            while len(self.early_claims) > MAX_EARLY_CLAIMS:
+                del self.early_claims[next(iter(self.early_claims))]
+            return
+        if record.target_pid != pid or record.inode != inode:
+            return                     # only the target itself can say it claimed
+        self._hold(pid, record.inode)
+        self._take(record)
+        self._tidy(record.inode)
+
+    def _count(self, uid: int, delta: int) -> None:
+        """Tokens leased or deposits held by ``uid`` (what the per-user cap bounds)."""
+        count = self.per_uid.get(uid, 0) + delta
+        if count:
+            self.per_uid[uid] = count
+        else:
+            self.per_uid.pop(uid, None)
 
     def _watch(self, pid: int) -> Target | None:
         """The watch on process ``pid`` (started if need be); None if there is no such process."""
         target = self.target_by_pid.get(pid)
         if target is None:
+            if not 0 < pid <= 0x3FFFFFFF:
+                return None                         # no such pid can exist (pidfd_open would overflow)
             try:
                 pidfd = os.pidfd_open(pid)
             except OSError:
@@ -267,28 +386,27 @@ class Broker:
         self.shared.setdefault(inode, set()).add(pid)
 
     def _check_deposit(self, sock_fd: int, state_fd: int, target_pid: int, uid: int) -> int:
-        if target_pid in (0, 0xFFFFFFFF) or target_pid > 0x3FFFFFFF:
-            return W.WSAEINVAL
         try:
             if not stat.S_ISSOCK(os.fstat(sock_fd).st_mode) or not stat.S_ISREG(os.fstat(state_fd).st_mode):
                 return W.WSAEINVAL
-            target_uid = os.stat(f"/proc/{target_pid}").st_uid
         except OSError:
-            return W.WSAEINVAL                      # gone, or never was
-        if uid != 0 and target_uid != uid:
-            return W.WSAEINVAL                      # like OpenProcess refusing another user's
-        if self.per_uid.get(uid, 0) >= self.max_deposits:
-            return W.WSAENOBUFS
-        return 0
+            return W.WSAEINVAL
+        return _check_target(target_pid, uid)
 
     def _new_token(self) -> int:
         while True:
             token = secrets.randbits(31)
-            if token and token not in self.deposits:
+            if token and token not in self.deposits and token not in self.leases:
                 return token
 
     def _claim(self, message: P.Claim, pid: int, uid: int) -> P.Message:
         deposit = self.deposits.get(message.token)
+        lease = self.leases.get(message.token) if deposit is None else None
+        if lease is not None:
+            # The claim overtook its deposit: the source sent the deposit before it sent the
+            # info to the target, so it is already queued on the source's connection.
+            self._catch_up(lease[0])
+            deposit = self.deposits.get(message.token)
         # An unknown, consumed, forged or foreign token: the same answer for each.
         if deposit is None or deposit.target_pid != pid or (uid != 0 and uid != deposit.uid):
             return P.Error(code=W.WSAEINVAL)
@@ -329,10 +447,11 @@ class Broker:
     # ----------------------------------------------------------------------------------
     def _take(self, deposit: Deposit) -> None:
         """Remove a deposit from the books (its descriptors are the caller's business)."""
-        del self.deposits[deposit.token]
-        self.per_uid[deposit.uid] -= 1
-        if not self.per_uid[deposit.uid]:
-            del self.per_uid[deposit.uid]
+        if deposit.in_inbox:
+            del self.delivered[deposit.token]
+        else:
+            del self.deposits[deposit.token]
+            self._count(deposit.uid, -1)
         self.deposited[deposit.inode] -= 1
         if not self.deposited[deposit.inode]:
             del self.deposited[deposit.inode]
@@ -343,12 +462,13 @@ class Broker:
 
     def _forget_deposit(self, deposit: Deposit) -> None:
         self._take(deposit)
-        _close_all((deposit.sock_fd, deposit.state_fd))
+        if not deposit.in_inbox:
+            fdpass.close_all((deposit.sock_fd, deposit.state_fd))
         self._tidy(deposit.inode)
 
     def _target_exited(self, target: Target) -> None:
         for token in list(target.tokens):
-            deposit = self.deposits.get(token)
+            deposit = self.deposits.get(token) or self.delivered.get(token)
             if deposit is not None:
                 self._forget_deposit(deposit)
         for inode in list(target.holds):
@@ -391,13 +511,15 @@ class Broker:
             return kept
 
         deposits = fit({"token": d.token, "target_pid": d.target_pid, "source_pid": d.source_pid,
-                        "uid": d.uid, "inode": d.inode, "age_s": round(now - d.created, 3)}
-                       for d in self.deposits.values())
+                        "uid": d.uid, "inode": d.inode, "age_s": round(now - d.created, 3),
+                        "held_by": "target inbox" if d.in_inbox else "broker"}
+                       for d in (*self.deposits.values(), *self.delivered.values()))
         budget += REPORT_BUDGET - REPORT_BUDGET // 2
         return {
             "broker_pid": os.getpid(),
             "clients": len(self.clients),
-            "deposit_count": len(self.deposits),
+            "deposit_count": len(self.deposits) + len(self.delivered),
+            "leased_count": len(self.leases),
             "shared_count": len(shared),
             "truncated": truncated,
             "deposits": deposits,
@@ -408,27 +530,18 @@ class Broker:
 # ======================================================================================
 # Helpers
 # ======================================================================================
-def _unpack_ancillary(ancillary) -> tuple[list[int], tuple[int, int, int] | None]:
-    fds: list[int] = []
-    creds = None
-    for level, kind, data in ancillary:
-        if level != socket.SOL_SOCKET:
-            continue
-        if kind == socket.SCM_RIGHTS:
-            received = array.array("i")
-            received.frombytes(data[:len(data) - len(data) % received.itemsize])
-            fds.extend(received)
-        elif kind == socket.SCM_CREDENTIALS and len(data) >= _CREDS.size:
-            creds = _CREDS.unpack_from(data)
-    return fds, creds
-
-
-def _close_all(fds) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+def _check_target(pid: int, uid: int) -> int:
+    """0 if ``pid`` is a live process that user ``uid`` may hand sockets to, else WSAEINVAL
+    (pid 0, ~0 and beyond Linux's pid range included)."""
+    if not 0 < pid <= 0x3FFFFFFF:
+        return W.WSAEINVAL
+    try:
+        target_uid = os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return W.WSAEINVAL                      # gone, or never was
+    if uid != 0 and target_uid != uid:
+        return W.WSAEINVAL                      # like OpenProcess refusing another user's
+    return 0
 
 
 def _drain(fd: int) -> None:
@@ -437,6 +550,12 @@ def _drain(fd: int) -> None:
             pass
     except OSError:
         pass
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _exited(pidfd: int) -> bool:

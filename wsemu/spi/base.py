@@ -235,10 +235,9 @@ class BaseProvider:
     def _claim(self, info: W.WSAPROTOCOL_INFOW, dwFlags: int) -> int:
         fd, memfd = sharing.claim(info.dwProviderReserved)
         try:
-            lfamily, ltype, lproto = probe_socket(fd)
-            family = WINDOWS_FAMILY[lfamily]
-            sock = wrap_fd(fd, lfamily, ltype, lproto)   # the source's blocking mode stays too
-        except (WSAError, KeyError):
+            sock = wrap_fd(fd)            # the kernel says what it is; the source's mode stays
+            family = WINDOWS_FAMILY[_raw_family(sock)]
+        except (OSError, KeyError):
             for leftover in (fd, memfd):
                 if leftover is not None:
                     os.close(leftover)
@@ -249,11 +248,14 @@ class BaseProvider:
         except ValueError:
             sock.close()
             raise WSAError(W.WSAEINVAL) from None
-        desc = Descriptor(sock, state, info.copy(dwProviderReserved=0), family, int(ltype), lproto,
+        if memfd is not None:
+            sharing.note_claim(info.dwProviderReserved, state.inode)
+        desc = Descriptor(sock, state, _catalog_info(info), family, _raw_type(sock), _raw_proto(sock),
                           overlapped=bool(dwFlags & W.WSA_FLAG_OVERLAPPED))
         # Windows caches per descriptor whether the socket was bound when it was made
         # (item 27): a later bind through another descriptor does not change this one's view.
-        desc.bound = bool(_bound_port(desc))
+        # Only datagram receives consult it.
+        desc.bound = desc.is_stream or bool(_bound_port(desc))
         self.table.add(desc)
         return self.upcalls.WPUModifyIFSHandle(desc.info.dwCatalogEntryId, desc.fd)
 
@@ -691,6 +693,8 @@ class BaseProvider:
         target = ()
         if name is not None:
             family, address = sockaddr.parse_name(name, namelen)
+            if family != desc.family:
+                raise WSAError(W.WSAEAFNOSUPPORT)   # as the one-buffer sendto path says
             target = (sockaddr.to_linux(family, address),)
         try:
             sent = desc.sock.sendmsg(buffers, (), lflags, *target)
@@ -891,6 +895,21 @@ def _create_error(exc: OSError) -> WSAError:
     if err == E.EINVAL:
         return WSAError(W.WSAESOCKTNOSUPPORT)
     return WSAError(wsa_from_errno(err))
+
+
+# The kernel's plain numbers (socket.socket's properties convert each into an enum member).
+_raw_family = L._socket.socket.family.__get__
+_raw_type = L._socket.socket.type.__get__
+_raw_proto = L._socket.socket.proto.__get__
+
+
+def _catalog_info(info: W.WSAPROTOCOL_INFOW) -> W.WSAPROTOCOL_INFOW:
+    """The catalog's own structure for a duplicated info (what SO_PROTOCOL_INFOW shows)."""
+    from wsemu import catalog
+    try:
+        return catalog.current().by_id(info.dwCatalogEntryId).info
+    except WSAError:
+        return info.copy(dwProviderReserved=0)
 
 
 def _bound_port(desc: Descriptor) -> int:

@@ -189,21 +189,18 @@ class DescriptorTable:
 
     def attach(self, fd: int, memfd: int) -> SocketState:
         """The state of a socket claimed from another process: the page it came with."""
-        from wsemu.spi.sharedstate import SIZE, SharedSocketState
+        from wsemu.spi.sharedstate import SharedSocketState
         inode = os.fstat(fd).st_ino
         with self.lock:
             local = self.states.get(inode)
             if isinstance(local, SharedSocketState):
                 os.close(memfd)             # this process maps that page already
                 return local
-            # Whatever the depositor sent as the page: one too small or that cannot be mapped
-            # shared and writable (sealed, read-only) is refused here, its descriptor closed
-            # (one that maps but lacks the magic is closed by SharedSocketState.attach).
+            # Whatever the depositor sent as the page: one too small, without the magic, or
+            # that cannot be mapped shared and writable (sealed, read-only) is refused here.
             try:
-                if os.fstat(memfd).st_size < SIZE:
-                    raise OSError("too small")
                 shared = SharedSocketState.attach(inode, memfd, local)
-            except OSError:
+            except (OSError, ValueError):
                 os.close(memfd)
                 raise ValueError("not a wsemu shared socket state") from None
             if local is not None:
@@ -283,11 +280,11 @@ class DescriptorTable:
         from wsemu.spi import bindrules   # (bindrules imports this module)
         bindrules.release(desc)
         if hasattr(state, "memfd"):
-            # A shared socket: this process is out; tell the broker (if it is connected).
+            # A shared socket: this process is out; the broker's status hears of it.
             from wsemu.broker import protocol
-            from wsemu.broker.client import client
+            from wsemu.broker.client import notices
             state.close()
-            client().notify(protocol.Release(inode=state.inode))
+            notices.post(protocol.RELEASED, 0, 0, state.inode)
         return True
 
     @staticmethod

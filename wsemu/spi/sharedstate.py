@@ -99,11 +99,11 @@ class SharedSocketState(SocketState):
         self.memfd = memfd
         self._map = mmap.mmap(memfd, SIZE)
         self._raw = ffi.cast("wsemu_shared_state *", ffi.from_buffer(self._map))
-        for name in PROCESS_FIELDS:
-            object.__setattr__(self, name, getattr(local, name) if local is not None else None)
         if local is None:
-            self.inode, self.refs, self.deferred, self.bind_entries = inode, 0, [], []
+            self.inode, self.refs, self.deferred, self.bind_entries, self.events = inode, 0, [], [], None
         else:
+            for name in PROCESS_FIELDS:
+                object.__setattr__(self, name, getattr(local, name))
             self._raw.magic = MAGIC
             for name in SHARED_FIELDS:
                 setattr(self, name, getattr(local, name))
@@ -122,12 +122,13 @@ class SharedSocketState(SocketState):
     @classmethod
     def attach(cls, inode: int, memfd: int, local: SocketState | None) -> "SharedSocketState":
         """Map a page received with a duplicated socket; the page's values win over a
-        process-local state this process may already have for the same socket."""
-        if os.fstat(memfd).st_size < SIZE:
-            raise ValueError("not a wsemu shared socket state")
+        process-local state this process may already have for the same socket. A page that
+        is not one (too small: mmap's ValueError; unmappable: OSError; no magic: ValueError)
+        raises with ``memfd`` still open: it is the caller's to close."""
         state = cls(inode, memfd)
         if state._raw.magic != MAGIC:
-            state.close()
+            state._raw = None
+            state._map.close()
             raise ValueError("not a wsemu shared socket state")
         if local is not None:
             for name in PROCESS_FIELDS:

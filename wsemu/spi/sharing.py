@@ -7,8 +7,8 @@ redeem it; an unknown, consumed, forged or foreign token fails with WSAEINVAL, t
 
 Another process: the socket and its shared-state page are deposited at the broker, which
 checks the claimer's kernel credentials. This process (``socket.dup()``-style self-sharing, as
-CPython does on Windows): a private table, no broker round trip; such tokens have their high
-bit set, so they can never be confused with the broker's.
+CPython does on Windows): a private table, no broker round trip. Tokens say which: see
+wsemu.spi.inbox (self-duplicate, delivered into the target's inbox, or held by the broker).
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import threading
 
 from wsemu import abi as W
 from wsemu.broker import protocol as P
+from wsemu.broker.client import client, notices
 from wsemu.errors import WSAError
+from wsemu.spi import inbox
 
-LOCAL_TOKEN_BIT = 0x80000000
 MAX_LOCAL_DEPOSITS = 4096
 
 
@@ -41,7 +42,7 @@ class LocalDeposits:
             except OSError:
                 raise WSAError(W.WSAEMFILE) from None
             while True:
-                token = secrets.randbits(31) | LOCAL_TOKEN_BIT
+                token = inbox.DELIVERED_BIT | inbox.SELF_BIT | secrets.randbits(30)
                 if token not in self.fds:
                     break
             self.fds[token] = copy
@@ -79,25 +80,41 @@ def _check_target(pid: int) -> None:
         raise WSAError(W.WSAEINVAL)
     try:
         os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+        owner = os.stat(f"/proc/{pid}").st_uid
+    except (ProcessLookupError, PermissionError, FileNotFoundError):
         raise WSAError(W.WSAEINVAL) from None
+    if os.getuid() != 0 and owner != os.getuid():
+        raise WSAError(W.WSAEINVAL)  # another user's process: OpenProcess would refuse too
 
 
 def duplicate(table, desc, pid: int) -> int:
     """Deposit ``desc``'s socket for process ``pid``; the token for dwProviderReserved."""
-    _check_target(pid)
     if pid == os.getpid():
         return local_deposits.deposit(desc.fd)
-    from wsemu.broker.client import client
     memfd = table.share(desc)       # from now on its Windows state lives in a shared page
-    reply = client().request(P.Deposit(fds=(desc.fd, memfd), target_pid=pid))
-    return reply.token
+    # Straight into the target's inbox (its identity checked when the connection was made)...
+    token = inbox.outbox.deliver(pid, (desc.fd, memfd))
+    if token is not None:
+        notices.post(P.DELIVERED, token, pid, desc.state.inode)
+        return token
+    # ...else the broker holds it: only now is it worth asking whether the target is valid.
+    _check_target(pid)
+    return client().deposit((desc.fd, memfd), pid)
 
 
 def claim(token: int) -> tuple[int, int | None]:
     """Redeem a token: (socket fd, shared-state memfd or None for a self-duplicate)."""
-    if token & LOCAL_TOKEN_BIT:
-        return local_deposits.claim(token), None
-    from wsemu.broker.client import client
-    reply = client().request(P.Claim(token=token))
-    return reply.fds
+    if token & inbox.DELIVERED_BIT:
+        if token & inbox.SELF_BIT:
+            return local_deposits.claim(token), None
+        delivered = inbox.inbox.take(token)
+        if delivered is None:
+            raise WSAError(W.WSAEINVAL)
+        return delivered
+    return client().request(P.Claim(token=token)).fds
+
+
+def note_claim(token: int, inode: int) -> None:
+    """Tell the broker a delivery into this process's inbox was claimed (for its status)."""
+    if inbox.is_delivered(token):
+        notices.post(P.CLAIMED, token, 0, inode)

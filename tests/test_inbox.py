@@ -1,0 +1,341 @@
+"""Direct delivery of duplicated sockets into the target's inbox (wsemu.spi.inbox): the
+hand-off's fast path, its fallbacks to the broker, what an inbox refuses, and the batched
+notices that keep `wsemu broker status` right.
+
+Targets are real processes started with 'spawn'. The broker's status is bookkeeping that
+lags by up to NoticeQueue.FLUSH_DELAY: it is polled (``wait_for``), never slept on.
+"""
+from __future__ import annotations
+
+import array
+import multiprocessing
+import os
+import select
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import tcp_pair, wait_for
+from wsemu import abi as W
+from wsemu import ws2
+from wsemu.broker import protocol as P
+from wsemu.broker.client import client, notices
+from wsemu.errors import WSAError
+from wsemu.spi import inbox
+
+ctx = multiprocessing.get_context("spawn")
+TIMEOUT = 30.0
+
+
+def claim(info: bytes) -> int:
+    fpi = W.FROM_PROTOCOL_INFO
+    return ws2.WSASocketW(fpi, fpi, fpi, info, 0, 0)
+
+
+def token_of(info) -> int:
+    return int.from_bytes(bytes(info)[112:116], "little")
+
+
+def _target_main(conn, inbox_enabled: bool) -> None:
+    if not inbox_enabled:
+        os.environ["WSEMU_INBOX"] = "0"
+    ws2.WSAStartup(0x0202)
+    conn.send(os.getpid())
+    while True:
+        try:
+            command, argument = conn.recv()
+        except EOFError:
+            os._exit(0)
+        try:
+            if command == "claim":
+                result = claim(argument)
+            elif command == "recv":
+                result = ws2.recv(argument, 100)
+            elif command == "close":
+                result = ws2.closesocket(argument)
+            elif command == "flush":
+                result = notices.flush()
+            else:
+                os._exit(0)
+            conn.send(("ok", result))
+        except WSAError as err:
+            conn.send(("wsa", err.winerror))
+
+
+class Target:
+    """A spawned process that claims and uses sockets on command."""
+
+    def __init__(self, inbox_enabled: bool = True) -> None:
+        self.conn, theirs = ctx.Pipe()
+        self.proc = ctx.Process(target=_target_main, args=(theirs, inbox_enabled), daemon=True)
+        self.proc.start()
+        theirs.close()
+        assert self.conn.poll(TIMEOUT)
+        self.pid = self.conn.recv()
+
+    def __call__(self, command: str, argument=None):
+        self.conn.send((command, argument))
+        assert self.conn.poll(TIMEOUT), f"target did not answer {command}"
+        kind, value = self.conn.recv()
+        if kind == "wsa":
+            raise WSAError(value)
+        return value
+
+    def exit(self) -> None:
+        self.conn.send(("exit", None))
+        self.proc.join(TIMEOUT)
+        assert self.proc.exitcode == 0
+
+    def close(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(TIMEOUT)
+        self.conn.close()
+        self.proc.close()
+
+
+@pytest.fixture
+def targets():
+    started: list[Target] = []
+
+    def start(inbox_enabled: bool = True) -> Target:
+        started.append(Target(inbox_enabled))
+        return started[-1]
+    yield start
+    for target in started:
+        target.close()
+
+
+def status() -> dict:
+    return client().request(P.Status()).report
+
+
+def holders(inode: int) -> list[int] | None:
+    for entry in status()["shared"]:
+        if entry["inode"] == inode:
+            return entry["holders"]
+    return None
+
+
+def peer_closed(s: int, timeout: float = 10.0) -> bool:
+    """The connection's other end has gone (every descriptor of it, in every process,
+    including any still in flight, is closed): recv returns 0 bytes."""
+    return wait_for(lambda: ws2.select([s], [], [], 0)[0] != [] and ws2.recv(s, 10) == b"", timeout)
+
+
+def inode_of(s: int) -> int:
+    return os.fstat(s).st_ino
+
+
+# ======================================================================================
+# The fast path and its fallbacks
+# ======================================================================================
+def test_a_duplicate_to_a_wsemu_process_goes_straight_into_its_inbox(ws, targets):
+    target = targets()
+    client_s, server_s = tcp_pair()
+    info = ws2.WSADuplicateSocketW(client_s, target.pid)
+    assert token_of(info) & inbox.DELIVERED_BIT and not token_of(info) & inbox.SELF_BIT
+    theirs = target("claim", bytes(info))
+    ws2.send(server_s, b"hello")
+    assert target("recv", theirs) == b"hello"
+    # The broker hears of it (one-way, batched) and lists both processes as holders.
+    assert wait_for(lambda: holders(inode_of(client_s)) == sorted([os.getpid(), target.pid]))
+    target("close", theirs)
+    assert wait_for(lambda: holders(inode_of(client_s)) is None)
+    ws2.closesocket(client_s)
+    ws2.closesocket(server_s)
+
+
+def test_a_target_without_an_inbox_gets_the_socket_through_the_broker(ws, targets):
+    target = targets(inbox_enabled=False)
+    client_s, server_s = tcp_pair()
+    info = ws2.WSADuplicateSocketW(client_s, target.pid)
+    assert not token_of(info) & inbox.DELIVERED_BIT
+    assert any(d["token"] == token_of(info) and d["held_by"] == "broker" for d in status()["deposits"])
+    theirs = target("claim", bytes(info))
+    ws2.send(server_s, b"via broker")
+    assert target("recv", theirs) == b"via broker"
+    ws2.closesocket(client_s)
+    ws2.closesocket(server_s)
+
+
+def test_a_full_inbox_overflows_to_the_broker_and_every_socket_is_claimed(ws, targets):
+    """The kernel bounds what a connection holds in flight; beyond it, the broker holds the
+    rest. The target claims every one, whichever path it took."""
+    target = targets()
+    client_s, server_s = tcp_pair()
+    infos = [bytes(ws2.WSADuplicateSocketW(client_s, target.pid)) for _ in range(400)]
+    paths = {bool(token_of(info) & inbox.DELIVERED_BIT) for info in infos}
+    assert paths == {True, False}, "expected both the inbox and the broker to carry some"
+    claimed = [target("claim", info) for info in infos]
+    assert len(set(claimed)) == len(claimed)
+    for s in claimed:
+        target("close", s)
+    ws2.closesocket(client_s)
+    assert peer_closed(server_s)
+    ws2.closesocket(server_s)
+
+
+def test_a_target_that_exits_without_claiming_frees_the_delivery(ws, targets):
+    target = targets()
+    client_s, server_s = tcp_pair()
+    info = ws2.WSADuplicateSocketW(client_s, target.pid)
+    assert token_of(info) & inbox.DELIVERED_BIT
+    target.exit()                              # never claimed: the kernel frees what it held
+    ws2.closesocket(client_s)                  # ... so this was the last descriptor
+    assert peer_closed(server_s)
+    ws2.closesocket(server_s)
+    assert wait_for(lambda: all(d["token"] != token_of(info) for d in status()["deposits"]))
+
+
+# ======================================================================================
+# What an inbox refuses
+# ======================================================================================
+def test_a_squatter_on_a_processes_inbox_name_never_gets_a_socket(ws):
+    """Abstract names are free for anyone to bind: a sender checks that the listener is the
+    target's own (SO_PEERCRED) before it hands anything over."""
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    squatter = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        squatter.bind(inbox.inbox_name(bystander.pid))
+        squatter.listen(8)
+        client_s, server_s = tcp_pair()
+        info = ws2.WSADuplicateSocketW(client_s, bystander.pid)
+        assert not token_of(info) & inbox.DELIVERED_BIT      # the broker holds it instead
+        squatter.setblocking(False)
+        while True:
+            try:
+                conn, _ = squatter.accept()
+            except BlockingIOError:
+                break
+            with conn:
+                data, ancillary, _, _ = conn.recvmsg(100, socket.CMSG_SPACE(64))
+                assert not ancillary and not data, "the squatter was handed something"
+        ws2.closesocket(client_s)
+        ws2.closesocket(server_s)
+    finally:
+        squatter.close()
+        bystander.kill()
+        bystander.wait()
+
+
+def _raw_delivery(conn: socket.socket, token: int, fds: tuple[int, int]) -> None:
+    conn.sendmsg([P.encode(P.Delivery(fds=fds, token=token))],
+                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+
+
+def test_two_deliveries_under_one_token_are_both_refused_and_closed(ws):
+    a1, b1 = socket.socketpair()
+    a2, b2 = socket.socketpair()
+    page = os.memfd_create("page")
+    conn = inbox._connect(os.getpid())
+    assert conn is not None
+    token = inbox.new_token()
+    try:
+        _raw_delivery(conn, token, (a1.fileno(), page))
+        _raw_delivery(conn, token, (a2.fileno(), page))
+        a1.close()
+        a2.close()
+        assert inbox.inbox.take(token) is None
+        assert inbox.inbox.take(token) is None
+        for b in (b1, b2):                         # every copy was closed: EOF
+            assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+    finally:
+        conn.close()
+        os.close(page)
+        b1.close()
+        b2.close()
+    ws2.WSACleanup()                               # forgets the ambiguous token
+
+
+def test_a_malformed_frame_closes_its_descriptors_and_the_connection(ws):
+    a, b = socket.socketpair()
+    page = os.memfd_create("page")
+    conn = inbox._connect(os.getpid())
+    try:
+        conn.sendmsg([P.encode(P.Ping())], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (a.fileno(), page)))])
+        a.close()
+        assert inbox.inbox.take(inbox.new_token()) is None
+        assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+        assert select.select([conn], [], [], 10)[0] and conn.recv(10) == b""     # dropped
+    finally:
+        conn.close()
+        os.close(page)
+        b.close()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+def test_deliveries_from_another_user_are_closed_unread(ws):
+    a, b = socket.socketpair()
+    page = os.memfd_create("page")
+    token = inbox.new_token()
+    name = inbox.inbox_name(os.getpid())
+    pid = os.fork()
+    if pid == 0:                                   # a process of another user, nothing else
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            conn.connect(name)
+            _raw_delivery(conn, token, (a.fileno(), page))
+            conn.close()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    a.close()
+    os.close(page)
+    try:
+        assert inbox.inbox.take(token) is None
+        assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+    finally:
+        b.close()
+
+
+def test_a_forked_child_has_no_inbox_of_its_parents(ws):
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, bytes([inbox.inbox.listener is None and not inbox.inbox.pending]))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        assert os.read(read_end, 1) == b"\x01"
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+
+
+# ======================================================================================
+# Notices
+# ======================================================================================
+def test_notices_are_batched_and_flushed(ws, targets):
+    """A burst of hand-offs reaches the broker as batched notices; flush() sends at once."""
+    target = targets()
+    client_s, server_s = tcp_pair()
+    infos = [bytes(ws2.WSADuplicateSocketW(client_s, target.pid)) for _ in range(P.NOTICE_BATCH * 2 + 5)]
+    notices.flush()
+    tokens = {token_of(info) for info in infos}
+    listed = {d["token"] for d in status()["deposits"]}
+    assert tokens <= listed
+    for info in infos:
+        target("close", target("claim", info))
+    target("flush")      # sent on the target's own connection: the broker reads it soon
+    assert wait_for(lambda: not tokens & {d["token"] for d in status()["deposits"]})
+    ws2.closesocket(client_s)
+    ws2.closesocket(server_s)
+
+
+def test_connections_to_targets_that_have_gone_are_closed_when_a_new_one_is_reached(ws, targets):
+    first, second = targets(), targets()
+    client_s, server_s = tcp_pair()
+    ws2.WSADuplicateSocketW(client_s, first.pid)
+    assert first.pid in inbox.outbox.targets          # kept: the next hand-off is one sendmsg
+    first.exit()
+    ws2.WSADuplicateSocketW(client_s, second.pid)
+    assert first.pid not in inbox.outbox.targets and second.pid in inbox.outbox.targets
+    ws2.closesocket(client_s)
+    ws2.closesocket(server_s)
