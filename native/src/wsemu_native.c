@@ -2,7 +2,9 @@
  * so Linux and Windows names never meet). */
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "wsemu_native.h"
 
@@ -32,4 +34,29 @@ int wsemu_disconnect(int fd)
     memset(&unspec, 0, sizeof unspec);
     unspec.sa_family = AF_UNSPEC;
     return connect(fd, &unspec, sizeof unspec);
+}
+
+/* Map a socket's shared-state page (wsemu.spi.sharedstate) read-write and shared. NULL if
+ * the memfd is smaller than ``size`` (touching the mapping beyond its end would raise
+ * SIGBUS), cannot be mapped so (sealed, read-only), or — when ``magic`` is non-zero — does
+ * not start with it. One fstat and one mmap: the claim of a duplicated socket pays this. */
+wsemu_shared_state *wsemu_state_map(int memfd, uint32_t size, uint32_t magic)
+{
+    struct stat st;
+    void *page;
+    if (fstat(memfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)size)
+        return NULL;
+    page = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (page == MAP_FAILED)
+        return NULL;
+    if (magic != 0 && ((wsemu_shared_state *)page)->magic != magic) {
+        munmap(page, size);
+        return NULL;
+    }
+    return (wsemu_shared_state *)page;
+}
+
+int wsemu_state_unmap(wsemu_shared_state *state, uint32_t size)
+{
+    return munmap(state, size);
 }

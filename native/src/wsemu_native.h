@@ -32,6 +32,8 @@ typedef struct wsemu_shared_state {
     uint8_t  connect_target[28];
 } wsemu_shared_state;
 
+wsemu_shared_state *wsemu_state_map(int memfd, uint32_t size, uint32_t magic);
+int wsemu_state_unmap(wsemu_shared_state *state, uint32_t size);
 int wsemu_install_wake_signal(int signo);
 int wsemu_disconnect(int fd);
 /* CDEF-END */

@@ -18,7 +18,7 @@ import os
 from typing import Callable
 
 from wsemu import sockaddr
-from wsemu._native import ffi
+from wsemu._native import ffi, lib
 from wsemu.spi.descriptor import SocketState
 
 MAGIC = 0x57535331          # "WSS1": layout version of wsemu_shared_state
@@ -92,13 +92,17 @@ PROCESS_FIELDS = ("inode", "refs", "deferred", "bind_entries", "events")
 class SharedSocketState(SocketState):
     """A SocketState whose Windows fields live in a memfd page shared with other processes."""
 
-    __slots__ = ("memfd", "_map", "_raw")
+    __slots__ = ("memfd", "_raw")
 
     def __init__(self, inode: int, memfd: int, local: SocketState | None = None) -> None:
         # No SocketState.__init__: the shared fields are already (or about to be) in the page.
+        raw = lib.wsemu_state_map(memfd, SIZE, 0 if local is not None else MAGIC)
+        if raw == ffi.NULL:
+            raise ValueError("not a wsemu shared socket state")
         self.memfd = memfd
-        self._map = mmap.mmap(memfd, SIZE)
-        self._raw = ffi.cast("wsemu_shared_state *", ffi.from_buffer(self._map))
+        # Unmapped when the last reference goes (close drops ours): a thread still reading a
+        # field through its own reference never touches an unmapped page.
+        self._raw = ffi.gc(raw, _unmap, size=SIZE)
         if local is None:
             self.inode, self.refs, self.deferred, self.bind_entries, self.events = inode, 0, [], [], None
         else:
@@ -123,13 +127,9 @@ class SharedSocketState(SocketState):
     def attach(cls, inode: int, memfd: int, local: SocketState | None) -> "SharedSocketState":
         """Map a page received with a duplicated socket; the page's values win over a
         process-local state this process may already have for the same socket. A page that
-        is not one (too small: mmap's ValueError; unmappable: OSError; no magic: ValueError)
+        is not one (too small, unmappable, no magic) raises ValueError
         raises with ``memfd`` still open: it is the caller's to close."""
-        state = cls(inode, memfd)
-        if state._raw.magic != MAGIC:
-            state._raw = None
-            state._map.close()
-            raise ValueError("not a wsemu shared socket state")
+        state = cls(inode, memfd)       # (checks the size and the magic)
         if local is not None:
             for name in PROCESS_FIELDS:
                 setattr(state, name, getattr(local, name))
@@ -137,8 +137,11 @@ class SharedSocketState(SocketState):
 
     def close(self) -> None:
         self._raw = None
-        self._map.close()
         os.close(self.memfd)
+
+
+def _unmap(raw) -> None:
+    lib.wsemu_state_unmap(raw, SIZE)
 
 
 def _property(name: str, get: Callable, set_: Callable) -> property:
