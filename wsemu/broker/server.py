@@ -177,8 +177,8 @@ class Broker:
         for token in client.leases:
             del self.leases[token]
         client.leases.clear()
-        # What the processes that spoke here hold is theirs until they close it (Release) or
-        # exit (pidfd): a connection is not a process, it may reconnect or have others.
+        # What the processes that spoke here hold is theirs until they close it (a RELEASED
+        # notice) or exit (pidfd): a connection is not a process, it may reconnect or have others.
 
     def _serve_client(self, fd: int, mask: int) -> None:
         # One message per wake-up: epoll is level-triggered, so the next one wakes us again,

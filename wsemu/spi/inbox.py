@@ -7,7 +7,7 @@ and verified once with SO_PEERCRED (the listener must belong to the target pid a
 user); the kernel holds them in flight until the target's WSPSocket claims them, and frees
 them when the target exits (its inbox closes with it) — Windows' "a duplicated handle lives
 in the target process until it is used or the process ends", enforced by the kernel. Neither
-side waits for anyone: a hand-off costs about what a raw SCM_RIGHTS hand-off costs.
+side waits for anyone (through the broker, the target pays a round trip to claim).
 
 The broker stays the path when the target has no inbox (it never started wsemu), when its
 inbox is not reachable from here (another network or pid namespace), or when it is full;
