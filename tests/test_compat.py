@@ -34,6 +34,15 @@ FAMILIES = [pytest.param(socket.AF_INET, "127.0.0.1", id="ipv4"), pytest.param(s
 WRONG_SIZE = "socket descriptor string has wrong size, should be 628 bytes."
 
 
+def reap(*processes) -> None:
+    """End child processes a test started (killed if a failure left them running)."""
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+            p.join()
+        p.close()
+
+
 @pytest.fixture
 def installed():
     """compat.install() for the test; what it added is taken away again afterwards, so no
@@ -188,10 +197,7 @@ def test_share_a_listener_with_a_spawned_process_that_serves_it(installed, famil
         assert p.exitcode == 0
     finally:
         serv.close()
-        if p.is_alive():
-            p.kill()
-            p.join()
-        p.close()
+        reap(p)
         q.close()
         q.join_thread()
 
@@ -221,10 +227,7 @@ def test_share_a_connected_socket_with_a_spawned_process(installed):
         client.close()
         server.close()
         parent_end.close()
-        if p.is_alive():
-            p.kill()
-            p.join()
-        p.close()
+        reap(p)
 
 
 def test_share_length(installed):
@@ -350,11 +353,7 @@ def test_only_the_target_process_can_use_the_bytes_and_only_once(installed):
         server.close()
         for end in (target_end, other_end):
             end.close()
-        for p in (target, other):
-            if p.is_alive():
-                p.kill()
-                p.join()
-            p.close()
+        reap(target, other)
 
 
 def test_self_shared_bytes_are_single_use(installed):
@@ -494,10 +493,7 @@ def test_share_and_fromshare_leak_no_descriptor(installed):
     finally:
         serv.close()
         parent_end.close()
-        if p.is_alive():
-            p.kill()
-            p.join()
-        p.close()
+        reap(p)
 
 
 def test_fromshare_survives_wsacleanup_of_other_code(installed):
