@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated wsemu environment, WSAStartup/WSACleanup, fd-leak checks."""
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 
@@ -55,6 +56,9 @@ def no_leaked_fds():
     while ws2._proc.startups:
         ws2.WSACleanup()
     assert send_queue_idle(), "the send queue still holds data after the module"
+    # Shared-state arenas are unmapped and closed with their last reference, which a failed
+    # call's traceback (kept by a test's pytest.raises) can hold in a cycle: collect those.
+    gc.collect()
     after = open_fds()
     leaked = {fd: target for fd, target in after.items() if fd not in before}
     assert not leaked, f"descriptors leaked by this module: {leaked}"

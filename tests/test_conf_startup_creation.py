@@ -454,3 +454,32 @@ def test_last_wsacleanup_cleans_every_provider_up_exactly_once():
     for s in (v4, v6):
         with pytest.raises(WSAError):
             ws2.getsockname(s)
+
+
+def test_first_sockets_made_by_racing_threads_start_the_provider_once():
+    """Found by the full suite: two threads making the process's first socket at once both
+    called WSPStartup, and the last WSACleanup cleaned up only one of the two startups (the
+    base provider's process-wide resources then stayed for the process's life)."""
+    import threading
+    from wsemu.spi.base import provider
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)          # switch threads as often as possible: widen the window
+    try:
+        for _ in range(20):
+            ws2.WSAStartup(0x0202)
+            barrier = threading.Barrier(4)
+
+            def first_socket() -> None:
+                barrier.wait()
+                ws2.closesocket(ws2.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP))
+
+            threads = [threading.Thread(target=first_socket) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert provider().startups == 1
+            ws2.WSACleanup()
+            assert provider().startups == 0
+    finally:
+        sys.setswitchinterval(interval)

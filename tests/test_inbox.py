@@ -8,6 +8,7 @@ lags by up to NoticeQueue.FLUSH_DELAY: it is polled (``wait_for``), never slept 
 from __future__ import annotations
 
 import array
+import gc
 import multiprocessing
 import os
 import select
@@ -16,14 +17,18 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import tcp_pair, wait_for
+from tests.test_broker_protocol import near_frames
 from wsemu import abi as W
 from wsemu import ws2
 from wsemu.broker import protocol as P
 from wsemu.broker.client import client, notices
 from wsemu.errors import WSAError
-from wsemu.spi import inbox
+from wsemu._native import ffi, lib
+from wsemu.spi import inbox, sharedstate
 
 ctx = multiprocessing.get_context("spawn")
 TIMEOUT = 30.0
@@ -222,38 +227,154 @@ def test_a_squatter_on_a_processes_inbox_name_never_gets_a_socket(ws):
         bystander.wait()
 
 
-def _raw_delivery(conn: socket.socket, token: int, fds: tuple[int, int]) -> None:
-    conn.sendmsg([P.encode(P.Delivery(fds=fds, token=token))],
+def _raw_delivery(conn: socket.socket, token: int, fds: tuple[int, ...], slot: int = 0, arena: int = 0) -> None:
+    conn.sendmsg([P.encode(P.Delivery(fds=fds, token=token, slot=slot, arena=arena))],
                  [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
 
 
+def slot_holders(arena: sharedstate.Arena, slot: int) -> int:
+    return lib.wsemu_arena_slot(arena.base, slot).holders if arena.slot(slot) is not None else 0
+
+
 def test_two_deliveries_under_one_token_are_both_refused_and_closed(ws):
+    """...and give back the slot holds they carried."""
     a1, b1 = socket.socketpair()
     a2, b2 = socket.socketpair()
-    page = os.memfd_create("page")
+    arena, slot = sharedstate.arenas.allocate()        # holders 1: "the source"
+    lib.wsemu_slot_hold(arena.slot(slot), 2)           # one per delivery in flight
     conn = inbox._connect(os.getpid())
     assert conn is not None
     token = inbox.new_token()
     try:
-        _raw_delivery(conn, token, (a1.fileno(), page))
-        _raw_delivery(conn, token, (a2.fileno(), page))
+        _raw_delivery(conn, token, (a1.fileno(), arena.memfd), slot, arena.inode)
+        _raw_delivery(conn, token, (a2.fileno(),), slot, arena.inode)   # (arena passed already)
         a1.close()
         a2.close()
         assert inbox.inbox.take(token) is None
         assert inbox.inbox.take(token) is None
         for b in (b1, b2):                         # every copy was closed: EOF
             assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+        assert slot_holders(arena, slot) == 1
     finally:
         conn.close()
-        os.close(page)
         b1.close()
         b2.close()
+        lib.wsemu_slot_hold(arena.slot(slot), -1)
     ws2.WSACleanup()                               # forgets the ambiguous token
+
+
+def test_a_delivery_naming_an_arena_its_connection_never_passed_is_refused(ws):
+    a, b = socket.socketpair()
+    arena, slot = sharedstate.arenas.allocate()
+    conn = inbox._connect(os.getpid())
+    token = inbox.new_token()
+    try:
+        _raw_delivery(conn, token, (a.fileno(),), slot, arena.inode)
+        a.close()
+        assert inbox.inbox.take(token) is None
+        assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+    finally:
+        conn.close()
+        b.close()
+        lib.wsemu_slot_hold(arena.slot(slot), -1)
+
+
+def test_a_delivery_whose_arena_is_not_one_is_refused(ws):
+    """An empty memfd, one of the wrong size, or an arena that is not the one the frame names."""
+    other, other_slot = sharedstate.arenas.allocate()
+    small = os.memfd_create("small")
+    os.ftruncate(small, 4096)
+    try:
+        for memfd, slot, named in ((os.memfd_create("empty"), 0, 1), (os.dup(small), 0, os.fstat(small).st_ino),
+                                   (os.dup(other.memfd), other_slot, other.inode + 1)):
+            a, b = socket.socketpair()
+            conn = inbox._connect(os.getpid())
+            token = inbox.new_token()
+            _raw_delivery(conn, token, (a.fileno(), memfd), slot, named)
+            a.close()
+            os.close(memfd)
+            try:
+                assert inbox.inbox.take(token) is None
+                assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+            finally:
+                conn.close()
+                b.close()
+    finally:
+        os.close(small)
+        lib.wsemu_slot_hold(other.slot(other_slot), -1)
+
+
+def inet_pair() -> tuple[socket.socket, socket.socket]:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        a = socket.create_connection(server.getsockname())
+        b, _ = server.accept()
+    return a, b
+
+
+def claim_token(token: int) -> int:
+    return claim(bytes(ws2.WSAEnumProtocolsW()[0].copy(dwProviderReserved=token)))
+
+
+def test_a_claim_whose_slot_is_free_or_another_sockets_fails_and_closes_the_socket(ws):
+    """The slot a delivery names must be in use, by this very socket (its inode); the hold
+    the delivery carried comes back either way."""
+    arena, slot = sharedstate.arenas.allocate()
+    lib.wsemu_arena_slot(arena.base, slot).inode = 1             # some other socket's
+    free = next(n for n in range(slot + 1, lib.WSEMU_ARENA_SLOTS) if arena.slot(n) is None)
+    conn = inbox._connect(os.getpid())
+    try:
+        for named in (slot, free):
+            a, b = inet_pair()
+            token = inbox.new_token()
+            if named == slot:
+                lib.wsemu_slot_hold(arena.slot(slot), 1)
+            _raw_delivery(conn, token, (a.fileno(), arena.memfd), named, arena.inode)
+            a.close()
+            with pytest.raises(WSAError) as err:
+                claim_token(token)
+            assert err.value.winerror == W.WSAEINVAL
+            assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+            b.close()
+            assert slot_holders(arena, slot) == 1
+            assert arena.slot(free) is None
+    finally:
+        conn.close()
+        lib.wsemu_slot_hold(arena.slot(slot), -1)
+
+
+def test_a_delivered_socket_of_another_family_is_refused_and_closed_once(ws):
+    """Regression: the failed claim closed the fd while a socket object still owned it, so
+    collecting that object later closed whatever had reused the number since."""
+    a, b = socket.socketpair()                         # AF_UNIX: no Winsock family
+    arena, slot = sharedstate.arenas.allocate()
+    lib.wsemu_slot_hold(arena.slot(slot), 1)
+    conn = inbox._connect(os.getpid())
+    token = inbox.new_token()
+    try:
+        _raw_delivery(conn, token, (a.fileno(), arena.memfd), slot, arena.inode)
+        a.close()
+        try:
+            claim_token(token)
+        except WSAError as exc:
+            assert exc.winerror == W.WSAEINVAL
+            reused_r, reused_w = os.pipe()             # takes the freed numbers...
+        # ...before the failed call's frames (and whatever they held) are gone
+        gc.collect()
+        assert select.select([b], [], [], 10)[0] and b.recv(1) == b""
+        os.write(reused_w, b"x")                       # both still open: nobody closed them again
+        assert os.read(reused_r, 1) == b"x"
+        os.close(reused_r)
+        os.close(reused_w)
+        assert slot_holders(arena, slot) == 1
+    finally:
+        conn.close()
+        b.close()
+        lib.wsemu_slot_hold(arena.slot(slot), -1)
 
 
 def test_a_malformed_frame_closes_its_descriptors_and_the_connection(ws):
     a, b = socket.socketpair()
-    page = os.memfd_create("page")
+    page = os.memfd_create("page")    # (a stand-in: nothing about it is looked at)
     conn = inbox._connect(os.getpid())
     try:
         conn.sendmsg([P.encode(P.Ping())], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (a.fileno(), page)))])
@@ -340,3 +461,64 @@ def test_connections_to_targets_that_have_gone_are_closed_when_a_new_one_is_reac
     assert first.pid not in inbox.outbox.targets and second.pid in inbox.outbox.targets
     ws2.closesocket(client_s)
     ws2.closesocket(server_s)
+
+
+# ---------------------------------------------------------------------------------------
+# The C reader (wsemu_inbox_drain) takes exactly the Delivery frames the protocol module
+# decodes for an inbox, and closes everything else
+# ---------------------------------------------------------------------------------------
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(near_frames(), st.binary(max_size=40),
+                 st.builds(P.encode_delivery, st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
+                           st.integers(0, 2**64 - 1))),
+       st.integers(0, 3))
+def test_the_c_reader_accepts_exactly_what_decode_accepts_on_an_inbox(packet, nfds):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_NONBLOCK)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    listener.bind(b"\0wsemu-test-reader-%d" % os.getpid())
+    listener.listen(4)
+    poller = select.epoll()
+    poller.register(listener.fileno(), select.EPOLLIN)
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    read_end, write_end = os.pipe()
+    records = ffi.new("wsemu_inbox_record[]", 8)
+    try:
+        sender.connect(listener.getsockname())
+        fds = [os.dup(write_end) for _ in range(nfds)]
+        sender.sendmsg([packet], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
+        for fd in fds:
+            os.close(fd)
+        try:
+            message = P.decode(packet, tuple(fds), expect=P.INBOX)
+        except P.ProtocolError:
+            message = None
+        got = []
+        while True:
+            count = lib.wsemu_inbox_drain(poller.fileno(), listener.fileno(), os.getuid(), records, 8)
+            got += [(r.kind, r.conn, r.token, r.slot, r.arena, r.fd, r.arena_fd) for r in records[0:count]]
+            if count < 8:
+                break
+        kinds = [g[0] for g in got]
+        assert kinds[0] == lib.WSEMU_INBOX_ACCEPTED
+        if message is None:
+            assert kinds[1:] == [lib.WSEMU_INBOX_GONE]        # dropped, descriptors closed
+        else:
+            assert kinds[1:] == [lib.WSEMU_INBOX_DELIVERY]
+            _, conn, token, slot, arena, fd, arena_fd = got[1]
+            assert (token, slot, arena) == (message.token, message.slot, message.arena)
+            assert (arena_fd >= 0) == (nfds == 2)
+            for received in (fd, arena_fd):
+                if received >= 0:
+                    os.close(received)
+            os.close(conn)
+        os.close(write_end)
+        write_end = -1
+        # Every copy of the write end is closed (ours, the kernel's, the reader's): EOF.
+        assert os.read(read_end, 1) == b""
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
+        os.close(read_end)
+        sender.close()
+        poller.close()
+        listener.close()

@@ -6,6 +6,7 @@ is the Python face of the 628-byte structure of the same name (DESIGN.md §3.1).
 """
 from __future__ import annotations
 
+import operator
 import struct
 import uuid
 from typing import Iterable
@@ -56,17 +57,30 @@ _INT_FIELDS = (
 )
 
 
-_INT32_FIELDS = ("iVersion", "iAddressFamily", "iMaxSockAddr", "iMinSockAddr", "iSocketType",
-                 "iProtocol", "iProtocolMaxOffset", "iNetworkByteOrder", "iSecurityScheme")
 # The whole structure as one struct (fast), checked against the compiled cffi layout here.
 _INFO_HEAD = "<5I16sIi7I9i2I"
 _INFOW = struct.Struct(_INFO_HEAD + "512s")
 _INFOA = struct.Struct(_INFO_HEAD + "256s")
+# Packing takes every integer as its 32-bit pattern (masked): the same bytes as the signed
+# fields' values, without a conversion call per field.
+_PACK_HEAD = _INFO_HEAD.replace("i", "I")
+_INFOW_PACK = struct.Struct(_PACK_HEAD + "512s")
+_INFOA_PACK = struct.Struct(_PACK_HEAD + "256s")
 assert _INFOW.size == ffi.sizeof("WSAPROTOCOL_INFOW") and _INFOA.size == ffi.sizeof("WSAPROTOCOL_INFOA")
 assert struct.calcsize(_INFO_HEAD) == ffi.offsetof("WSAPROTOCOL_INFOW", "szProtocol")
 
 
 _SLOTS = _INT_FIELDS + ("ProviderId", "szProtocol")     # immutable values: copied as they are
+_read_slots = operator.attrgetter(*_SLOTS)
+
+
+def _copy_fields(clone: "WSAPROTOCOL_INFOW", src: "WSAPROTOCOL_INFOW") -> None:
+    # One statement for them all: a getattr/setattr loop over _SLOTS costs several times more.
+    (clone.dwServiceFlags1, clone.dwServiceFlags2, clone.dwServiceFlags3, clone.dwServiceFlags4,
+     clone.dwProviderFlags, clone.dwCatalogEntryId, clone.iVersion, clone.iAddressFamily,
+     clone.iMaxSockAddr, clone.iMinSockAddr, clone.iSocketType, clone.iProtocol,
+     clone.iProtocolMaxOffset, clone.iNetworkByteOrder, clone.iSecurityScheme, clone.dwMessageSize,
+     clone.dwProviderReserved, clone.ProviderId, clone.szProtocol) = _read_slots(src)
 _PARSE_CACHE = 256
 _GUIDS: dict[bytes, uuid.UUID] = {}
 _NAMES: dict[bytes, str] = {}
@@ -98,19 +112,19 @@ class WSAPROTOCOL_INFOW:
         return shape.pack(
             self.dwServiceFlags1 & m, self.dwServiceFlags2 & m, self.dwServiceFlags3 & m,
             self.dwServiceFlags4 & m, self.dwProviderFlags & m, self.ProviderId.bytes_le,
-            self.dwCatalogEntryId & m, _to_int32(chain.ChainLen), *[e & m for e in chain.ChainEntries],
-            _to_int32(self.iVersion), _to_int32(self.iAddressFamily), _to_int32(self.iMaxSockAddr),
-            _to_int32(self.iMinSockAddr), _to_int32(self.iSocketType), _to_int32(self.iProtocol),
-            _to_int32(self.iProtocolMaxOffset), _to_int32(self.iNetworkByteOrder),
-            _to_int32(self.iSecurityScheme), self.dwMessageSize & m, self.dwProviderReserved & m, text)
+            self.dwCatalogEntryId & m, chain.ChainLen & m, *[e & m for e in chain.ChainEntries],
+            self.iVersion & m, self.iAddressFamily & m, self.iMaxSockAddr & m, self.iMinSockAddr & m,
+            self.iSocketType & m, self.iProtocol & m, self.iProtocolMaxOffset & m,
+            self.iNetworkByteOrder & m, self.iSecurityScheme & m, self.dwMessageSize & m,
+            self.dwProviderReserved & m, text)
 
     def __bytes__(self) -> bytes:
         # At most WSAPROTOCOL_LEN UTF-16 units; the struct pads the rest (and the NUL) with 0.
-        return self._pack(_INFOW, self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("utf-16-le")[: 2 * lib.WSAPROTOCOL_LEN])
+        return self._pack(_INFOW_PACK, self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("utf-16-le")[: 2 * lib.WSAPROTOCOL_LEN])
 
     def to_ansi_bytes(self) -> bytes:
         """The 372-byte WSAPROTOCOL_INFOA form (szProtocol as 8-bit text)."""
-        return self._pack(_INFOA, self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("latin-1", "replace"))
+        return self._pack(_INFOA_PACK, self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("latin-1", "replace"))
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> "WSAPROTOCOL_INFOW":
@@ -145,8 +159,7 @@ class WSAPROTOCOL_INFOW:
     # -- value semantics -----------------------------------------------------------------
     def copy(self, **changes: object) -> "WSAPROTOCOL_INFOW":
         clone = WSAPROTOCOL_INFOW.__new__(WSAPROTOCOL_INFOW)
-        for name in _SLOTS:
-            setattr(clone, name, getattr(self, name))
+        _copy_fields(clone, self)
         chain = self.ProtocolChain
         clone.ProtocolChain = copied = WSAPROTOCOLCHAIN.__new__(WSAPROTOCOLCHAIN)
         copied.ChainLen, copied.ChainEntries = chain.ChainLen, list(chain.ChainEntries)
@@ -164,8 +177,3 @@ class WSAPROTOCOL_INFOW:
         return (f"WSAPROTOCOL_INFOW(dwCatalogEntryId={self.dwCatalogEntryId}, "
                 f"iAddressFamily={self.iAddressFamily}, iSocketType={self.iSocketType}, "
                 f"iProtocol={self.iProtocol}, szProtocol={self.szProtocol!r})")
-
-
-def _to_int32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value

@@ -24,6 +24,7 @@ from wsemu.errors import WSAError, get_last_error, set_last_error, wsa_from_errn
 from wsemu.spi import argcheck as _check
 from wsemu.spi import base as _base
 from wsemu.spi import inbox as _inbox
+from wsemu.spi import sharedstate as _sharedstate
 from wsemu.spi import sockopts as _sockopts
 from wsemu.spi.upcalls import HANDLES as _HANDLES
 from wsemu.spi.wselect import FdSet
@@ -181,6 +182,7 @@ def WSACleanup() -> None:
             pass
     _inbox.inbox.release()                      # unclaimed deliveries go, like self-duplicates
     _inbox.outbox.release()
+    _sharedstate.arenas.release()               # (unmapped once no socket uses it)
     from wsemu.broker.client import notices
     notices.flush()                             # the broker's status hears it all now
     set_last_error(0)
@@ -204,14 +206,21 @@ def _provider_table(entry: _catalog.CatalogEntry):
     key = entry.info.ProviderId
     table = _proc.providers.get(key)
     if table is None:
-        if entry.path != _catalog.BASE_PROVIDER_PATH:
-            raise WSAError(W.WSAEPROVIDERFAILEDINIT)
-        data, table = _base.WSPStartup(0x0202, entry.info)
-        if data.wVersion != 0x0202:
-            raise WSAError(W.WSAEINVALIDPROVIDER)
-        if table.missing():
-            raise WSAError(W.WSAEINVALIDPROCTABLE)
-        _proc.providers[key] = table
+        with _proc.lock:              # (threads making their first sockets at once: one startup)
+            table = _proc.providers.get(key)
+            if table is None:
+                table = _proc.providers[key] = _start_provider(entry)
+    return table
+
+
+def _start_provider(entry: _catalog.CatalogEntry):
+    if entry.path != _catalog.BASE_PROVIDER_PATH:
+        raise WSAError(W.WSAEPROVIDERFAILEDINIT)
+    data, table = _base.WSPStartup(0x0202, entry.info)
+    if data.wVersion != 0x0202:
+        raise WSAError(W.WSAEINVALIDPROVIDER)
+    if table.missing():
+        raise WSAError(W.WSAEINVALIDPROCTABLE)
     return table
 
 

@@ -1,10 +1,15 @@
 /* Small Linux-side helpers for the Python face (a separate translation unit from winabi.h,
  * so Linux and Windows names never meet). */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "wsemu_native.h"
 
@@ -36,27 +41,236 @@ int wsemu_disconnect(int fd)
     return connect(fd, &unspec, sizeof unspec);
 }
 
-/* Map a socket's shared-state page (wsemu.spi.sharedstate) read-write and shared. NULL if
- * the memfd is smaller than ``size`` (touching the mapping beyond its end would raise
- * SIGBUS), cannot be mapped so (sealed, read-only), or — when ``magic`` is non-zero — does
- * not start with it. One fstat and one mmap: the claim of a duplicated socket pays this. */
-wsemu_shared_state *wsemu_state_map(int memfd, uint32_t size, uint32_t magic)
+/* ---- Shared-state arenas (wsemu.spi.sharedstate) ------------------------------------ */
+#define WSEMU_ARENA_SIZE ((size_t)WSEMU_SLOT_SIZE * WSEMU_ARENA_SLOTS)
+_Static_assert(sizeof(wsemu_shared_state) <= WSEMU_SLOT_SIZE, "a state fits its slot");
+
+/* Map an arena read-write and shared; its identity (inode) in *inode. NULL when the memfd is
+ * no regular file of the arena's size (touching beyond its end would raise SIGBUS) or cannot
+ * be mapped so (sealed, read-only). */
+void *wsemu_arena_map(int memfd, uint64_t *inode)
 {
     struct stat st;
-    void *page;
-    if (fstat(memfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)size)
+    void *arena;
+    if (fstat(memfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)WSEMU_ARENA_SIZE)
         return NULL;
-    page = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-    if (page == MAP_FAILED)
+    arena = mmap(NULL, WSEMU_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (arena == MAP_FAILED)
         return NULL;
-    if (magic != 0 && ((wsemu_shared_state *)page)->magic != magic) {
-        munmap(page, size);
-        return NULL;
-    }
-    return (wsemu_shared_state *)page;
+    *inode = (uint64_t)st.st_ino;
+    return arena;
 }
 
-int wsemu_state_unmap(wsemu_shared_state *state, uint32_t size)
+int wsemu_arena_unmap(void *arena)
 {
-    return munmap(state, size);
+    return munmap(arena, WSEMU_ARENA_SIZE);
+}
+
+/* Slot ``slot`` of a mapped arena, if in range and in use (a delivery names a slot: one
+ * outside the arena, or never allocated, is refused). */
+wsemu_shared_state *wsemu_arena_slot(void *arena, uint32_t slot)
+{
+    wsemu_shared_state *state;
+    if (slot >= WSEMU_ARENA_SLOTS)
+        return NULL;
+    state = (wsemu_shared_state *)((char *)arena + (size_t)slot * WSEMU_SLOT_SIZE);
+    if (__atomic_load_n(&state->magic, __ATOMIC_ACQUIRE) != WSEMU_STATE_MAGIC
+            || __atomic_load_n(&state->holders, __ATOMIC_ACQUIRE) == 0)
+        return NULL;
+    return state;
+}
+
+/* Take a free slot (holders 0 -> 1, then zeroed and stamped), searching from ``hint``; its
+ * index, or -1 when the arena is full. Any process that maps the arena may allocate. */
+int32_t wsemu_slot_alloc(void *arena, uint32_t hint)
+{
+    for (uint32_t n = 0; n < WSEMU_ARENA_SLOTS; n++) {
+        uint32_t slot = (hint + n) % WSEMU_ARENA_SLOTS;
+        wsemu_shared_state *state = (wsemu_shared_state *)((char *)arena + (size_t)slot * WSEMU_SLOT_SIZE);
+        uint32_t free_ = 0;
+        if (__atomic_load_n(&state->holders, __ATOMIC_RELAXED) != 0)
+            continue;
+        if (__atomic_compare_exchange_n(&state->holders, &free_, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            memset((char *)state + 2 * sizeof(uint32_t), 0, WSEMU_SLOT_SIZE - 2 * sizeof(uint32_t));
+            __atomic_store_n(&state->magic, WSEMU_STATE_MAGIC, __ATOMIC_RELEASE);
+            return (int32_t)slot;
+        }
+    }
+    return -1;
+}
+
+/* Add ``delta`` (+1 a holder or a delivery in flight, -1 one gone); the new count. At 0 the
+ * slot is free for the next socket. */
+uint32_t wsemu_slot_hold(wsemu_shared_state *state, int32_t delta)
+{
+    return __atomic_add_fetch(&state->holders, (uint32_t)delta, __ATOMIC_ACQ_REL);
+}
+
+/* A delivery that will never be claimed gives its slot back (the broker, dropping a deposit):
+ * map, check, release, unmap. 0, or -1 when the memfd or the slot is not a wsemu one. */
+int wsemu_arena_release(int memfd, uint32_t slot)
+{
+    uint64_t inode;
+    void *arena = wsemu_arena_map(memfd, &inode);
+    wsemu_shared_state *state;
+    int rc = -1;
+    if (arena == NULL)
+        return -1;
+    state = wsemu_arena_slot(arena, slot);
+    if (state != NULL) {
+        wsemu_slot_hold(state, -1);
+        rc = 0;
+    }
+    wsemu_arena_unmap(arena);
+    return rc;
+}
+
+/* ---- The inbox (wsemu.spi.inbox) ------------------------------------------------------- */
+struct delivery_frame {
+    uint16_t magic;
+    uint8_t  version;
+    uint8_t  type;
+    uint32_t length;
+    uint32_t token;
+    uint32_t slot;
+    uint64_t arena;
+} __attribute__((packed));
+_Static_assert(sizeof(struct delivery_frame) == WSEMU_WIRE_DELIVERY_SIZE, "Delivery frame");
+
+static void close_fds(const int *fds, int count)
+{
+    for (int i = 0; i < count; i++)
+        close(fds[i]);
+}
+
+static void forget_sender(int epfd, int conn, wsemu_inbox_record *out)
+{
+    epoll_ctl(epfd, EPOLL_CTL_DEL, conn, NULL);
+    close(conn);
+    out->kind = WSEMU_INBOX_GONE;
+    out->conn = conn;
+}
+
+/* Read one message from sender ``conn``: 1 and a record (a delivery, or the sender gone), 0
+ * when nothing was waiting. Descriptors come only with a well-formed Delivery from this
+ * user's process (or root's); anything else is closed unread and the sender dropped. */
+static int read_sender(int epfd, int conn, uint32_t uid, wsemu_inbox_record *out)
+{
+    struct delivery_frame frame;
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } control;
+    char received[sizeof frame + 1];  /* +1: a longer frame shows as such */
+    struct iovec iov = { received, sizeof received };
+    struct msghdr msg;
+    struct cmsghdr *cmsg;
+    int fds[2], nfds = 0, have_creds = 0;
+    struct ucred creds = { 0, (uid_t)-1, (gid_t)-1 };
+    ssize_t n;
+
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    n = recvmsg(conn, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    for (cmsg = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level != SOL_SOCKET)
+            continue;
+        if (cmsg->cmsg_type == SCM_RIGHTS) {
+            int count = (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < count; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
+                if (nfds < 2)
+                    fds[nfds++] = fd;
+                else
+                    close(fd);
+            }
+        } else if (cmsg->cmsg_type == SCM_CREDENTIALS && cmsg->cmsg_len >= CMSG_LEN(sizeof creds)) {
+            memcpy(&creds, CMSG_DATA(cmsg), sizeof creds);
+            have_creds = 1;
+        }
+    }
+    memset(&frame, 0, sizeof frame);
+    if (n == (ssize_t)sizeof frame)
+        memcpy(&frame, received, sizeof frame);
+    if (n == (ssize_t)sizeof frame && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) && have_creds
+            && (creds.uid == uid || creds.uid == 0) && nfds >= 1
+            && frame.magic == WSEMU_WIRE_MAGIC && frame.version == WSEMU_WIRE_VERSION
+            && frame.type == WSEMU_WIRE_DELIVERY && frame.length == sizeof frame) {
+        out->kind = WSEMU_INBOX_DELIVERY;
+        out->conn = conn;
+        out->token = frame.token;
+        out->slot = frame.slot;
+        out->arena = frame.arena;
+        out->fd = fds[0];
+        out->arena_fd = nfds == 2 ? fds[1] : -1;
+        return 1;
+    }
+    close_fds(fds, nfds);             /* EOF, an error, or a frame that is not a Delivery */
+    forget_sender(epfd, conn, out);
+    return 1;
+}
+
+/* Accept waiting senders (this user's or root's processes; others are closed at once) and
+ * watch them: records of kind ACCEPTED (what each sent shows in the next epoll round). */
+static int accept_senders(int epfd, int listener, uint32_t uid, wsemu_inbox_record *out, int max)
+{
+    int count = 0;
+    while (count < max) {
+        struct ucred creds;
+        socklen_t len = sizeof creds;
+        struct epoll_event ev;
+        int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (conn < 0)
+            break;                     /* none waiting (or out of descriptors: senders fall back) */
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &creds, &len) != 0
+                || (creds.uid != uid && creds.uid != 0)) {
+            close(conn);
+            continue;
+        }
+        ev.events = EPOLLIN;
+        ev.data.fd = conn;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, conn, &ev) != 0) {
+            close(conn);
+            continue;
+        }
+        out[count].kind = WSEMU_INBOX_ACCEPTED;
+        out[count].conn = conn;
+        count++;
+    }
+    return count;
+}
+
+/* Everything waiting in the inbox, as at most ``max`` records (call again while it returns
+ * ``max``): new senders accepted, one message read per ready sender per round, until no
+ * sender has anything left. ``epfd`` watches the listener and every sender (level-triggered). */
+int wsemu_inbox_drain(int epfd, int listener, uint32_t uid, wsemu_inbox_record *out, int max)
+{
+    struct epoll_event ready[32];
+    int count = 0;
+    while (count < max) {
+        int progress = 0;
+        int n = epoll_wait(epfd, ready, 32, 0);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n && count < max; i++) {
+            int fd = ready[i].data.fd;
+            if (fd == listener) {
+                int accepted = accept_senders(epfd, listener, uid, out + count, max - count);
+                count += accepted;
+                progress += accepted;
+            } else if (read_sender(epfd, fd, uid, out + count)) {
+                count++;
+                progress++;
+            }
+        }
+        if (!progress)
+            break;
+    }
+    return count;
 }

@@ -3,11 +3,18 @@
 #include <stdint.h>
 
 /* CDEF-BEGIN */
-/* The Windows state of a socket shared between processes: one memfd page per socket, mapped
- * by every process that holds a descriptor of it (wsemu.spi.sharedstate). Plain fields:
- * readers and writers in different processes race like threads of one process would. */
+/* The Windows state of a socket shared between processes (wsemu.spi.sharedstate): one slot of
+ * an *arena* — a memfd of WSEMU_ARENA_SLOTS slots that the process which first shared the
+ * socket made, and that every process holding a descriptor of it maps once, whatever number
+ * of its sockets live there. Plain fields: readers and writers in different processes race
+ * like threads of one process would; only ``holders`` is atomic. */
+#define WSEMU_STATE_MAGIC 0x57535332   /* "WSS2": this layout */
+#define WSEMU_SLOT_SIZE 512            /* room for the event state of a later layout */
+#define WSEMU_ARENA_SLOTS 4096
 typedef struct wsemu_shared_state {
     uint32_t magic;
+    uint32_t holders;            /* processes holding the socket + deliveries in flight; 0: free */
+    uint64_t inode;              /* the socket's sockfs inode (checked against the claimed fd) */
     uint32_t so_error;
     uint32_t rcvtimeo_ms;
     uint32_t sndtimeo_ms;
@@ -32,8 +39,32 @@ typedef struct wsemu_shared_state {
     uint8_t  connect_target[28];
 } wsemu_shared_state;
 
-wsemu_shared_state *wsemu_state_map(int memfd, uint32_t size, uint32_t magic);
-int wsemu_state_unmap(wsemu_shared_state *state, uint32_t size);
+/* One delivery (or sender change) read from a process's inbox (wsemu.spi.inbox). */
+typedef struct wsemu_inbox_record {
+    int32_t  kind;               /* WSEMU_INBOX_* */
+    int32_t  conn;               /* the sender's connection */
+    uint32_t token;
+    uint32_t slot;
+    uint64_t arena;              /* the arena's identity (its memfd's inode) */
+    int32_t  fd;                 /* the socket */
+    int32_t  arena_fd;           /* -1: an arena this connection delivered before */
+} wsemu_inbox_record;
+#define WSEMU_INBOX_DELIVERY 1
+#define WSEMU_INBOX_ACCEPTED 2
+#define WSEMU_INBOX_GONE 3
+/* The Delivery frame (wsemu.broker.protocol: header <HBBI, then token, slot, arena). */
+#define WSEMU_WIRE_MAGIC 0x5357
+#define WSEMU_WIRE_VERSION 3
+#define WSEMU_WIRE_DELIVERY 13
+#define WSEMU_WIRE_DELIVERY_SIZE 24
+
+void *wsemu_arena_map(int memfd, uint64_t *inode);
+int wsemu_arena_unmap(void *arena);
+wsemu_shared_state *wsemu_arena_slot(void *arena, uint32_t slot);
+int32_t wsemu_slot_alloc(void *arena, uint32_t hint);
+uint32_t wsemu_slot_hold(wsemu_shared_state *state, int32_t delta);
+int wsemu_arena_release(int memfd, uint32_t slot);
+int wsemu_inbox_drain(int epfd, int listener, uint32_t uid, wsemu_inbox_record *out, int max);
 int wsemu_install_wake_signal(int signo);
 int wsemu_disconnect(int fd);
 /* CDEF-END */

@@ -13,6 +13,7 @@ no descriptor left for a received socket → WSAEMFILE; the broker's own refusal
 from __future__ import annotations
 
 import atexit
+import collections
 import fcntl
 import os
 import socket
@@ -46,9 +47,10 @@ class BrokerClient:
         with self.lock:
             return self._round_trip(message)
 
-    def deposit(self, fds: tuple[int, int], target_pid: int) -> int:
-        """Deposit a socket and its state page for ``target_pid``; its token. One-way: the
-        token was leased beforehand (a round trip per LEASE_BATCH deposits)."""
+    def deposit(self, fds: tuple[int, int], slot: int, target_pid: int) -> int:
+        """Deposit a socket and its state's arena (the state at ``slot``) for ``target_pid``;
+        its token. One-way: the token was leased beforehand (a round trip per LEASE_BATCH
+        deposits)."""
         with self.lock:
             for attempt in (1, 2):
                 if not self.tokens:
@@ -57,7 +59,7 @@ class BrokerClient:
                         raise WSAError(W.WSAENOBUFS)
                 token = self.tokens.pop()
                 try:
-                    _send(self.sock, P.Deposit(fds=fds, token=token, target_pid=target_pid))
+                    _send(self.sock, P.Deposit(fds=fds, token=token, target_pid=target_pid, slot=slot))
                     return token
                 except (BrokenPipeError, ConnectionResetError, BlockingIOError):
                     self._disconnect()      # its leases died with that broker: lease anew
@@ -229,27 +231,45 @@ class NoticeQueue:
     FLUSH_DELAY = 0.02
 
     def __init__(self) -> None:
-        self.records: list[tuple[int, int, int, int]] = []
-        self.wake = threading.Condition(threading.Lock())
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)   # the parent's notices are the parent's
+
+    def _reset(self) -> None:
+        self.records: collections.deque[tuple[int, int, int, int]] = collections.deque()
+        self.pending = threading.Event()     # set: records may be waiting (clear: flusher may sleep)
+        self.full = threading.Event()        # set: a whole batch is waiting
         self.sending = threading.Lock()
+        self.starting = threading.Lock()
         self.flusher: threading.Thread | None = None
-        os.register_at_fork(after_in_child=self._after_fork)
 
     def post(self, kind: int, token: int, pid: int, inode: int) -> None:
-        with self.wake:
-            self.records.append((kind, token, pid, inode))
-            if self.flusher is None:
-                self.flusher = threading.Thread(target=self._run, name="wsemu-notices", daemon=True)
-                self.flusher.start()
-            if len(self.records) == 1 or len(self.records) >= P.NOTICE_BATCH:
-                self.wake.notify()
+        # On the hand-off's path, so no lock: deque.append is atomic, and the flusher is
+        # woken only when it may be asleep.
+        records = self.records
+        records.append((kind, token, pid, inode))
+        if not self.pending.is_set():
+            self._wake()
+        if len(records) >= P.NOTICE_BATCH and not self.full.is_set():
+            self.full.set()
+
+    def _wake(self) -> None:
+        if self.flusher is None:
+            with self.starting:
+                if self.flusher is None:
+                    self.flusher = threading.Thread(target=self._run, name="wsemu-notices", daemon=True)
+                    self.flusher.start()
+        self.pending.set()
 
     def flush(self) -> None:
         """Send everything queued now (the last WSACleanup, exit, tests); on return, every
         notice posted before the call has been sent (by this call or the flusher's)."""
         with self.sending:             # (held by the flusher while it sends what it took)
-            with self.wake:
-                records, self.records = self.records, []
+            records = []
+            try:
+                while True:
+                    records.append(self.records.popleft())
+            except IndexError:
+                pass
             self._send(records)
 
     def _send(self, records) -> None:
@@ -260,19 +280,13 @@ class NoticeQueue:
 
     def _run(self) -> None:
         while True:
-            with self.wake:
-                while not self.records:
-                    self.wake.wait()
-                if len(self.records) < P.NOTICE_BATCH:
-                    self.wake.wait(self.FLUSH_DELAY)   # let a burst gather into one frame
+            self.pending.wait()
+            self.full.wait(self.FLUSH_DELAY)    # let a burst gather into one frame
+            # Cleared before the queue is emptied: a record posted from here on either is
+            # taken by this flush or sets ``pending`` again for the next.
+            self.pending.clear()
+            self.full.clear()
             self.flush()
-
-    def _after_fork(self) -> None:
-        # The parent's notices are the parent's to send; its flusher thread did not survive.
-        self.records = []
-        self.wake = threading.Condition(threading.Lock())
-        self.sending = threading.Lock()
-        self.flusher = None
 
 
 notices = NoticeQueue()

@@ -7,16 +7,17 @@ uid written in a payload.
 
 A frame is an 8-byte header and a payload, little-endian::
 
-    magic u16 = 0x5357 ("WS")   version u8 = 2   type u8   length u32 (header + payload)
+    magic u16 = 0x5357 ("WS")   version u8 = 3   type u8   length u32 (header + payload)
 
 ``length`` must equal the packet's size and stay within MAX_FRAME. Each message type has a
 fixed payload layout (``_LAYOUTS``) — or a bounded variable one: the status report's UTF-8
-JSON text, a batch of fixed-size notice records — and an exact number of descriptors
-(``_FDS``).
+JSON text, a batch of fixed-size notice records — and the exact numbers of descriptors it may
+carry (``_FDS``).
 
 The same frames travel between processes: a Delivery goes from the duplicating process
-straight into the target's inbox (wsemu.spi.inbox), never through the broker. ``decode`` checks all of it and reports which
-received descriptors the caller must close; ``encode`` builds frames.
+straight into the target's inbox (wsemu.spi.inbox), never through the broker. ``decode``
+checks all of it and reports which received descriptors the caller must close; ``encode``
+builds frames.
 """
 from __future__ import annotations
 
@@ -26,12 +27,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 MAGIC = 0x5357
-VERSION = 2
+VERSION = 3
 LEASE_BATCH = 32                # tokens a Leased reply carries (unused slots are 0)
 HEADER = struct.Struct("<HBBI")
 MAX_FRAME = 64 * 1024
 MAX_REQUEST = 2048              # the longest request is a full Notices batch; longer is hostile
-MAX_FDS = 2                     # the most any message carries (socket + its shared state)
+MAX_FDS = 2                     # the most any message carries (socket + its state's arena)
 
 
 class ProtocolError(Exception):
@@ -67,22 +68,27 @@ class Leased(Message):
 
 @dataclass(slots=True)
 class Deposit(Message):
-    """client → broker, no reply: hold this socket (fds[0]) and its shared state (fds[1]) for
-    a process, under a token this connection leased. One-way, so a hand-off costs the source
+    """client → broker, no reply: hold this socket (fds[0]) for a process, with its shared
+    state (slot ``slot`` of the arena fds[1]; wsemu.spi.sharedstate) and the slot hold the
+    deposit carries, under a token this connection leased. One-way, so a hand-off costs the source
     no round trip; every error it could meet is checked when the token is leased (the cap)
     or by the source itself (the target process), and a deposit the broker still refuses
     only makes the claim fail, as a forged token would."""
     TYPE: ClassVar[int] = 1
     token: int = 0
     target_pid: int = 0
+    slot: int = 0
 
 
 @dataclass(slots=True)
 class Delivery(Message):
-    """source → target's inbox (wsemu.spi.inbox): this socket (fds[0]) and its shared state
-    (fds[1]), for the claim that will present this token."""
+    """source → target's inbox (wsemu.spi.inbox): this socket (fds[0]), for the claim that will
+    present this token; its shared state is slot ``slot`` of arena ``arena`` (the arena's
+    memfd inode), whose memfd is fds[1] the first time a connection names it and absent after."""
     TYPE: ClassVar[int] = 13
     token: int = 0
+    slot: int = 0
+    arena: int = 0
 
 
 # What a Notices record says happened (kind, token, pid, inode).
@@ -116,8 +122,9 @@ class Claim(Message):
 
 @dataclass(slots=True)
 class Claimed(Message):
-    """broker → client: the socket (fds[0]) and its shared state (fds[1])."""
+    """broker → client: the socket (fds[0]) and its shared state (slot of the arena fds[1])."""
     TYPE: ClassVar[int] = 4
+    slot: int = 0
 
 
 @dataclass(slots=True)
@@ -157,12 +164,12 @@ _TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in
                                     (Deposit, Claim, Claimed, Status, StatusReport,
                                      Ping, Pong, Error, Lease, Leased, Delivery, Notices)}
 _LAYOUTS: dict[type[Message], tuple[str, tuple[str, ...]] | None] = {
-    Deposit: ("II", ("token", "target_pid")),
+    Deposit: ("III", ("token", "target_pid", "slot")),
     Lease: ("", ()),
-    Delivery: ("I", ("token",)),
+    Delivery: ("IIQ", ("token", "slot", "arena")),
     Leased: (f"{LEASE_BATCH}I", ("tokens",)),
     Claim: ("I", ("token",)),
-    Claimed: ("", ()),
+    Claimed: ("I", ("slot",)),
     Status: ("", ()),
     StatusReport: None,
     Notices: None,
@@ -170,7 +177,8 @@ _LAYOUTS: dict[type[Message], tuple[str, tuple[str, ...]] | None] = {
     Pong: ("I", ("broker_pid",)),
     Error: ("I", ("code",)),
 }
-_FDS: dict[type[Message], int] = {Deposit: 2, Claimed: 2, Delivery: 2}
+# The descriptor counts each type may carry (a Delivery names an arena passed before: no fd).
+_FDS: dict[type[Message], tuple[int, ...]] = {Deposit: (2,), Claimed: (2,), Delivery: (1, 2)}
 # Whole frames (header + payload) as one precompiled struct per fixed-layout type.
 _FRAMES: dict[type[Message], tuple[struct.Struct, tuple[str, ...]]] = {
     cls: (struct.Struct("<HBBI" + layout[0]), layout[1])
@@ -183,7 +191,12 @@ REPLIES = frozenset((Claimed, StatusReport, Pong, Error, Leased))
 
 
 def fds_expected(cls: type[Message]) -> int:
-    return _FDS.get(cls, 0)
+    """The descriptors a message of this type carries in full."""
+    return max(_FDS.get(cls, (0,)))
+
+
+def fds_allowed(cls: type[Message]) -> tuple[int, ...]:
+    return _FDS.get(cls, (0,))
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,7 +205,7 @@ def fds_expected(cls: type[Message]) -> int:
 def encode(message: Message) -> bytes:
     """One frame for ``message`` (its descriptors travel beside it, as SCM_RIGHTS)."""
     cls = type(message)
-    if len(message.fds) != _FDS.get(cls, 0):
+    if len(message.fds) not in fds_allowed(cls):
         raise ValueError(f"{cls.__name__} carries {fds_expected(cls)} descriptors, not {len(message.fds)}")
     frame = _FRAMES.get(cls)
     if frame is not None:
@@ -232,7 +245,7 @@ def decode(packet: bytes, fds: tuple[int, ...] = (), *, expect: frozenset | None
     cls = _TYPES.get(type_)
     if cls is None or (expect is not None and cls not in expect):
         raise ProtocolError(f"unexpected message type {type_}", tuple(fds))
-    if len(fds) != _FDS.get(cls, 0):
+    if len(fds) not in fds_allowed(cls):
         raise ProtocolError(f"{cls.__name__} must carry {fds_expected(cls)} descriptors, got {len(fds)}",
                             tuple(fds))
     frame = _FRAMES.get(cls)
@@ -255,25 +268,15 @@ def decode(packet: bytes, fds: tuple[int, ...] = (), *, expect: frozenset | None
     return cls(tuple(fds), report)
 
 
-# The hand-off's hot path (wsemu.spi.inbox): Delivery frames without the generic machinery.
-_DELIVERY = struct.Struct("<HBBII")
-_DELIVERY_HEAD = (MAGIC, VERSION, Delivery.TYPE, _DELIVERY.size)
+# The hand-off's hot path: Delivery frames without the generic machinery. (An inbox reads
+# them in C, wsemu_inbox_drain, which checks this layout: native/src/wsemu_native.h.)
+_DELIVERY = struct.Struct("<HBBIIIQ")
+DELIVERY_SIZE = _DELIVERY.size
 
 
-def encode_delivery(token: int) -> bytes:
-    """``encode(Delivery(token=token, fds=...))``: the frame (its two fds travel beside it)."""
-    return _DELIVERY.pack(MAGIC, VERSION, Delivery.TYPE, _DELIVERY.size, token)
-
-
-def decode_delivery(packet: bytes, fds: list[int]) -> tuple[int, tuple[int, int]] | None:
-    """(token, fds) of a well-formed Delivery with its two descriptors, else None (the
-    caller closes ``fds``): what ``decode(..., expect=INBOX)`` accepts, faster."""
-    if len(packet) != _DELIVERY.size or len(fds) != 2:
-        return None
-    magic, version, type_, length, token = _DELIVERY.unpack(packet)
-    if (magic, version, type_, length) != _DELIVERY_HEAD:
-        return None
-    return token, (fds[0], fds[1])
+def encode_delivery(token: int, slot: int, arena: int) -> bytes:
+    """``encode(Delivery(token=token, slot=slot, arena=arena, fds=...))``, faster."""
+    return _DELIVERY.pack(MAGIC, VERSION, Delivery.TYPE, DELIVERY_SIZE, token, slot, arena)
 
 
 def _notice_records(payload: bytes, fds: tuple[int, ...]) -> tuple[tuple[int, int, int, int], ...]:

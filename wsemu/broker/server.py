@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from wsemu import abi as W
 from wsemu import runtime
+from wsemu._native import lib
 from wsemu.broker import fdpass
 from wsemu.broker import protocol as P
 
@@ -49,11 +50,12 @@ REPORT_BUDGET = P.MAX_FRAME - P.HEADER.size - 1024    # the report's lists; the 
 class Deposit:
     token: int
     sock_fd: int
-    state_fd: int
+    state_fd: int                 # the arena of the socket's shared state...
     target_pid: int
     source_pid: int
     uid: int
     inode: int
+    slot: int = 0                 # ...and its slot, whose hold the deposit carries
     created: float = field(default_factory=time.monotonic)
 
     @property
@@ -68,6 +70,7 @@ class Target:
     through a pidfd that turns readable when it exits."""
     pid: int
     pidfd: int
+    uid: int                      # its owner, when the watch began (a pidfd pins the process)
     tokens: set[int] = field(default_factory=set)
     holds: set[int] = field(default_factory=set)      # inodes of the shared sockets it holds
 
@@ -289,11 +292,12 @@ class Broker:
         if target is None:
             # Refused (over the cap, no such target, not this user's, not a socket): the
             # token is simply never redeemable, exactly like a forged one.
-            fdpass.close_all(message.fds)
+            _drop_deposit_fds(sock_fd, state_fd, message.slot)
             return
         inode = os.fstat(sock_fd).st_ino
         self._count(uid, 1)
-        self.deposits[message.token] = Deposit(message.token, sock_fd, state_fd, message.target_pid, pid, uid, inode)
+        self.deposits[message.token] = Deposit(message.token, sock_fd, state_fd, message.target_pid, pid, uid,
+                                               inode, message.slot)
         target.tokens.add(message.token)
         self.deposited[inode] = self.deposited.get(inode, 0) + 1
         self._hold(pid, inode)
@@ -328,12 +332,13 @@ class Broker:
                 self._hold(target_pid, inode)
             self._tidy(inode)                 # ...unless the target has released it too
             return
-        if (not token & DELIVERED_BIT or token in self.delivered or len(self.delivered) >= MAX_DELIVERED
-                or _check_target(target_pid, uid)):
-            return                     # not an inbox token, or not a process of this user's
+        if not token & DELIVERED_BIT or token in self.delivered or len(self.delivered) >= MAX_DELIVERED:
+            return                     # not an inbox token, or no room to book it
         target = self._watch(target_pid)
         if target is None:
             return                     # the target is gone: the kernel freed the delivery
+        if uid != 0 and target.uid != uid:
+            return                     # not a process of this user's
         self.delivered[token] = Deposit(token, -1, -1, target_pid, pid, uid, inode)
         target.tokens.add(token)
         self.deposited[inode] = self.deposited.get(inode, 0) + 1
@@ -371,7 +376,12 @@ class Broker:
                 pidfd = os.pidfd_open(pid)
             except OSError:
                 return None
-            target = Target(pid, pidfd)
+            try:
+                uid = os.stat(f"/proc/{pid}").st_uid
+            except OSError:
+                os.close(pidfd)
+                return None
+            target = Target(pid, pidfd, uid)
             self.targets[pidfd] = target
             self.target_by_pid[pid] = target
             self.epoll.register(pidfd, select.EPOLLIN)
@@ -419,7 +429,7 @@ class Broker:
         self._hold(pid, deposit.inode)
         self._take(deposit)
         self._tidy(deposit.inode)
-        return P.Claimed(fds=(deposit.sock_fd, deposit.state_fd))   # _send closes ours
+        return P.Claimed(fds=(deposit.sock_fd, deposit.state_fd), slot=deposit.slot)   # _send closes ours
 
     def _release(self, inode: int, pid: int) -> None:
         holders = self.shared.get(inode)
@@ -463,7 +473,7 @@ class Broker:
     def _forget_deposit(self, deposit: Deposit) -> None:
         self._take(deposit)
         if not deposit.in_inbox:
-            fdpass.close_all((deposit.sock_fd, deposit.state_fd))
+            _drop_deposit_fds(deposit.sock_fd, deposit.state_fd, deposit.slot)
         self._tidy(deposit.inode)
 
     def _target_exited(self, target: Target) -> None:
@@ -530,6 +540,13 @@ class Broker:
 # ======================================================================================
 # Helpers
 # ======================================================================================
+def _drop_deposit_fds(sock_fd: int, state_fd: int, slot: int) -> None:
+    """A deposit that will never be claimed: its descriptors go, and the hold it carried on
+    its state's slot is given back (a memfd that is no arena is only closed)."""
+    lib.wsemu_arena_release(state_fd, slot)
+    fdpass.close_all((sock_fd, state_fd))
+
+
 def _check_target(pid: int, uid: int) -> int:
     """0 if ``pid`` is a live process that user ``uid`` may hand sockets to, else WSAEINVAL
     (pid 0, ~0 and beyond Linux's pid range included)."""

@@ -20,6 +20,7 @@ import time
 from typing import Callable, Sequence
 
 from wsemu import abi as W
+from wsemu import catalog
 from wsemu._native import ffi, lib
 from wsemu import sockaddr
 from wsemu.errors import WSAError, wsa_from_errno, wsa_from_errno_io
@@ -27,6 +28,7 @@ from wsemu.spi import argcheck, sharing, sockopts
 from wsemu.spi.descriptor import (LINUX_FAMILY, WINDOWS_FAMILY, Descriptor, probe_socket, table,
                                   wrap_fd)
 from wsemu.spi.sendqueue import queue as _sendq
+from wsemu.spi.sharedstate import release_delivery
 from wsemu.spi.table import WSPDATA, WSPPROC_TABLE
 from wsemu.spi.upcalls import upcalls as default_upcalls
 
@@ -233,22 +235,28 @@ class BaseProvider:
         return self.upcalls.WPUModifyIFSHandle(info.dwCatalogEntryId, desc.fd)
 
     def _claim(self, info: W.WSAPROTOCOL_INFOW, dwFlags: int) -> int:
-        fd, memfd = sharing.claim(info.dwProviderReserved)
+        fd, arena, slot = sharing.claim(info.dwProviderReserved)
+        sock = None
         try:
             sock = wrap_fd(fd)            # the kernel says what it is; the source's mode stays
             family = WINDOWS_FAMILY[_raw_family(sock)]
         except (OSError, KeyError):
-            for leftover in (fd, memfd):
-                if leftover is not None:
-                    os.close(leftover)
+            # Closed through its socket object once there is one: that object would close
+            # the number again when collected, whatever it then belongs to.
+            if sock is not None:
+                sock.close()
+            else:
+                os.close(fd)
+            if arena is not None:
+                release_delivery(arena, slot)
             raise WSAError(W.WSAEINVAL) from None
         sock.set_inheritable(not dwFlags & W.WSA_FLAG_NO_HANDLE_INHERIT)
         try:
-            state = self.table.attach(fd, memfd) if memfd is not None else self.table.state_for(fd)
+            state = self.table.attach(fd, arena, slot) if arena is not None else self.table.state_for(fd)
         except ValueError:
             sock.close()
             raise WSAError(W.WSAEINVAL) from None
-        if memfd is not None:
+        if arena is not None:
             sharing.note_claim(info.dwProviderReserved, state.inode)
         desc = Descriptor(sock, state, _catalog_info(info), family, _raw_type(sock), _raw_proto(sock),
                           overlapped=bool(dwFlags & W.WSA_FLAG_OVERLAPPED))
@@ -905,7 +913,6 @@ _raw_proto = L._socket.socket.proto.__get__
 
 def _catalog_info(info: W.WSAPROTOCOL_INFOW) -> W.WSAPROTOCOL_INFOW:
     """The catalog's own structure for a duplicated info (what SO_PROTOCOL_INFOW shows)."""
-    from wsemu import catalog
     try:
         return catalog.current().by_id(info.dwCatalogEntryId).info
     except WSAError:

@@ -178,35 +178,35 @@ class DescriptorTable:
                 state = self.states[inode] = SocketState(inode)
             return state
 
-    def share(self, desc: Descriptor) -> int:
-        """Move the socket's Windows state into a shared page (if not there yet); its memfd."""
-        from wsemu.spi.sharedstate import SharedSocketState
+    def share(self, desc: Descriptor):
+        """Move the socket's Windows state into a shared slot (if not there yet); the state
+        (a SharedSocketState), with one more hold taken for the delivery about to leave."""
         with self.lock:
             state = desc.state
-            if not isinstance(state, SharedSocketState):
-                self._replace_state(state, SharedSocketState.create(state))
-            return desc.state.memfd
+            if state.__class__ is SocketState:
+                self._replace_state(state, _sharedstate().SharedSocketState.create(state))
+            desc.state.hold()
+            return desc.state
 
-    def attach(self, fd: int, memfd: int) -> SocketState:
-        """The state of a socket claimed from another process: the page it came with."""
-        from wsemu.spi.sharedstate import SharedSocketState
+    def attach(self, fd: int, arena, slot: int) -> SocketState:
+        """The state of a socket claimed from another process: the slot it came with, whose
+        hold this process takes over (or gives back, when it holds the socket already)."""
+        shared = _sharedstate()
         inode = os.fstat(fd).st_ino
         with self.lock:
             local = self.states.get(inode)
-            if isinstance(local, SharedSocketState):
-                os.close(memfd)             # this process maps that page already
+            if local is not None and local.__class__ is not SocketState:
+                shared.release_delivery(arena, slot)     # this process holds that slot already
                 return local
-            # Whatever the depositor sent as the page: one too small, without the magic, or
-            # that cannot be mapped shared and writable (sealed, read-only) is refused here.
             try:
-                shared = SharedSocketState.attach(inode, memfd, local)
-            except (OSError, ValueError):
-                os.close(memfd)
-                raise ValueError("not a wsemu shared socket state") from None
+                state = shared.SharedSocketState.attach(inode, arena, slot, local)
+            except ValueError:
+                shared.release_delivery(arena, slot)
+                raise
             if local is not None:
-                self._replace_state(local, shared)
-            self.states[inode] = shared
-            return shared
+                self._replace_state(local, state)
+            self.states[inode] = state
+            return state
 
     def _replace_state(self, old: SocketState, new: SocketState) -> None:
         """Every descriptor of the socket in this process now uses ``new`` (lock held)."""
@@ -279,7 +279,7 @@ class DescriptorTable:
         state.deferred.clear()
         from wsemu.spi import bindrules   # (bindrules imports this module)
         bindrules.release(desc)
-        if hasattr(state, "memfd"):
+        if state.__class__ is not SocketState:
             # A shared socket: this process is out; the broker's status hears of it.
             from wsemu.broker import protocol
             from wsemu.broker.client import notices
@@ -308,13 +308,27 @@ class DescriptorTable:
             self._wake_installed = True
 
     def after_fork_in_child(self) -> None:
-        """Threads do not survive fork: nothing is blocked in the child."""
+        """Threads do not survive fork: nothing is blocked in the child. The child holds
+        every shared socket its parent held (it has the descriptors): one more holder each."""
         self.lock = threading.RLock()
         self.waiters = Waiters()
         for desc in self.by_fd.values():
             desc.blocked.clear()
+        for state in self.states.values():
+            if state.__class__ is not SocketState:
+                state.hold()
 
 
+def _sharedstate():
+    # (wsemu.spi.sharedstate imports this module: bound at first use)
+    global _shared_module
+    if _shared_module is None:
+        from wsemu.spi import sharedstate
+        _shared_module = sharedstate
+    return _shared_module
+
+
+_shared_module = None
 _table = DescriptorTable()
 os.register_at_fork(after_in_child=_table.after_fork_in_child)
 

@@ -1,11 +1,12 @@
 """Direct delivery of duplicated sockets into their target process: the fast path.
 
 Every process that uses wsemu has an *inbox*: a listening AF_UNIX SOCK_SEQPACKET socket in
-the abstract namespace, named after its uid and pid. WSPDuplicateSocket sends the socket and
-its shared-state page straight into the target's inbox, over a connection it keeps per target
-and verified once with SO_PEERCRED (the listener must belong to the target pid and to this
-user); the kernel holds them in flight until the target's WSPSocket claims them, and frees
-them when the target exits (its inbox closes with it) — Windows' "a duplicated handle lives
+the abstract namespace, named after its uid and pid. WSPDuplicateSocket sends the socket
+straight into the target's inbox, with the arena slot of its shared state (the arena's memfd
+goes along the first time a connection names that arena; wsemu.spi.sharedstate), over a
+connection it keeps per target and verified once with SO_PEERCRED (the listener must belong
+to the target pid and to this user); the kernel holds them in flight until the target's
+WSPSocket claims them, and frees them when the target exits (its inbox closes with it) — Windows' "a duplicated handle lives
 in the target process until it is used or the process ends", enforced by the kernel. Neither
 side waits for anyone (through the broker, the target pays a round trip to claim).
 
@@ -29,8 +30,10 @@ import select
 import socket
 import threading
 
+from wsemu._native import ffi, lib
 from wsemu.broker import fdpass
 from wsemu.broker import protocol as P
+from wsemu.spi.sharedstate import Arena, arenas, release_delivery
 
 DELIVERED_BIT = 0x80000000
 SELF_BIT = 0x40000000
@@ -38,9 +41,11 @@ MAX_PENDING = 4096           # deliveries an inbox holds (the kernel bounds the 
 MAX_TARGETS = 64             # outgoing connections kept (least recently used first out)
 # Plain ints: flag arithmetic on the socket module's IntFlag members is slow.
 _SEND_FLAGS = int(socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
-_CLOEXEC = int(socket.MSG_CMSG_CLOEXEC)
-_TRUNCATED = int(socket.MSG_TRUNC | socket.MSG_CTRUNC)
 _UID = os.getuid()
+_BATCH = 64                  # records per wsemu_inbox_drain call
+# The C reader decodes Delivery frames itself: it must agree with the protocol module.
+assert (P.MAGIC, P.VERSION, P.Delivery.TYPE, P.DELIVERY_SIZE) == (
+    lib.WSEMU_WIRE_MAGIC, lib.WSEMU_WIRE_VERSION, lib.WSEMU_WIRE_DELIVERY, lib.WSEMU_WIRE_DELIVERY_SIZE)
 
 
 def is_delivered(token: int) -> bool:
@@ -67,9 +72,12 @@ class Inbox:
         self.lock = threading.Lock()
         self.listener: socket.socket | None = None
         self.epoll: select.epoll | None = None
-        self.senders: dict[int, socket.socket] = {}
-        self.pending: dict[int, tuple[int, int]] = {}
+        # sender connection fd -> the arenas it delivered (by identity), for later deliveries
+        # that name them without passing them again
+        self.senders: dict[int, dict[int, Arena]] = {}
+        self.pending: dict[int, tuple[int, Arena, int]] = {}
         self.ambiguous: set[int] = set()
+        self._records = ffi.new("wsemu_inbox_record[]", _BATCH)
 
     def open(self) -> None:
         """Create the inbox (idempotent). Without one, duplicates reach us via the broker —
@@ -89,115 +97,99 @@ class Inbox:
             self.epoll = select.epoll()
             self.epoll.register(listener.fileno(), select.EPOLLIN)
 
-    def take(self, token: int) -> tuple[int, int] | None:
-        """The (socket fd, state memfd) delivered under ``token``, or None."""
+    def take(self, token: int) -> tuple[int, Arena, int] | None:
+        """The (socket fd, arena, slot) delivered under ``token``, or None."""
         with self.lock:
             # Everything already delivered is read first: a second delivery under the same
             # token, waiting behind the first, must make both ambiguous before either goes.
-            while self._drain():
-                pass
+            self._drain()
             if token in self.ambiguous:
                 return None
             return self.pending.pop(token, None)
 
-    def _drain(self) -> bool:
-        """Accept new senders and read one message from each sender that has one (lock
-        held); False when nothing was waiting."""
+    def _drain(self) -> None:
+        """Accept new senders and read everything they sent (lock held). The reading is C
+        (wsemu_inbox_drain: credentials, frame and descriptors checked there); what to make
+        of each delivery is decided here."""
         if self.epoll is None:
-            return False
-        ready = self.epoll.poll(0)
-        for fd, _ in ready:
-            if self.listener is not None and fd == self.listener.fileno():
-                self._accept()
-            else:
-                conn = self.senders.get(fd)
-                if conn is not None:
-                    self._read(conn)
-        return bool(ready)
-
-    def _accept(self) -> None:
+            return
+        records = self._records
         while True:
-            try:
-                conn, _ = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
+            count = lib.wsemu_inbox_drain(self.epoll.fileno(), self.listener.fileno(), _UID, records, _BATCH)
+            for i in range(count):
+                record = records[i]
+                kind = record.kind
+                if kind == lib.WSEMU_INBOX_DELIVERY:
+                    self._deliver(record)
+                elif kind == lib.WSEMU_INBOX_ACCEPTED:
+                    self.senders[record.conn] = {}
+                else:
+                    self.senders.pop(record.conn, None)   # (closed by the C side)
+            if count < _BATCH:
                 return
-            except OSError:
-                return                 # out of descriptors: the sender falls back later
-            _, uid, _ = fdpass.CREDENTIALS.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, fdpass.CREDENTIALS.size))
-            if uid not in (0, os.getuid()):
-                conn.close()           # another user's process: not ours to hear
-                continue
-            conn.setblocking(False)
-            self.senders[conn.fileno()] = conn
-            self.epoll.register(conn.fileno(), select.EPOLLIN)
-            self._read(conn)           # what it sent before we accepted is already queued
-            # (anything more wakes the next poll: epoll is level-triggered)
 
-    def _read(self, conn: socket.socket) -> None:
-        """Read one message (epoll is level-triggered: more wake the next poll)."""
-        try:
-            data, ancillary, flags, _ = conn.recvmsg(P.MAX_REQUEST, P.ANCILLARY_SPACE, _CLOEXEC)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data, ancillary, flags = b"", [], 0
-        fds, creds = fdpass.unpack(ancillary)
-        uid = creds[1] if creds is not None else None
-        if not data and not fds:
-            self._forget_sender(conn)         # the sender went away
-            return
-        if flags & _TRUNCATED or (uid != _UID and uid != 0):
-            fdpass.close_all(fds)
-            self._forget_sender(conn)
-            return
-        delivery = P.decode_delivery(data, fds)
-        if delivery is None:
-            fdpass.close_all(fds)
-            self._forget_sender(conn)
-            return
-        self._store(*delivery)
+    def _deliver(self, record) -> None:
+        fd, conn, inode = record.fd, record.conn, record.arena
+        known = self.senders.get(conn)
+        if known is None:
+            known = self.senders[conn] = {}
+        if record.arena_fd >= 0:
+            arena = arenas.adopt(record.arena_fd)
+            if arena is None or arena.inode != inode:
+                os.close(fd)                  # not an arena, or not the one the frame names
+                return
+            known[inode] = arena
+        else:
+            arena = known.get(inode)
+            if arena is None:
+                os.close(fd)                  # names an arena this sender never passed
+                return
+        self._store(record.token, (fd, arena, record.slot))
 
-    def _store(self, token: int, fds: tuple[int, int]) -> None:
+    def _store(self, token: int, delivery: tuple[int, Arena, int]) -> None:
         if not is_delivered(token) or len(self.pending) >= MAX_PENDING:
-            fdpass.close_all(fds)
+            _discard(delivery)
             return
         if token in self.pending or token in self.ambiguous:
             # Two deliveries under one token: neither can be told apart from the other.
             self.ambiguous.add(token)
-            fdpass.close_all(fds + self.pending.pop(token, ()))
+            _discard(delivery)
+            earlier = self.pending.pop(token, None)
+            if earlier is not None:
+                _discard(earlier)
             return
-        self.pending[token] = fds
-
-    def _forget_sender(self, conn: socket.socket) -> None:
-        self.senders.pop(conn.fileno(), None)
-        try:
-            self.epoll.unregister(conn.fileno())
-        except (OSError, ValueError):
-            pass
-        conn.close()
+        self.pending[token] = delivery
 
     def release(self) -> None:
         """Drop unclaimed deliveries and idle sender connections (the last WSACleanup)."""
         from wsemu.broker.client import notices
         with self.lock:
-            while self._drain():
-                pass
-            for token, fds in self.pending.items():
-                fdpass.close_all(fds)
+            self._drain()
+            for token, delivery in self.pending.items():
+                _discard(delivery)
                 notices.post(P.DISCARDED, token, 0, 0)   # off the broker's books too
             self.pending.clear()
             self.ambiguous.clear()
-            for conn in list(self.senders.values()):
-                self._forget_sender(conn)
+            self._close_senders()
+
+    def _close_senders(self) -> None:
+        for conn in self.senders:
+            try:
+                self.epoll.unregister(conn)
+            except (OSError, ValueError):
+                pass
+            os.close(conn)
+        self.senders.clear()
 
     def after_fork_in_child(self) -> None:
-        # The inbox, its senders and what they delivered are the parent's.
+        # The inbox, its senders and what they delivered are the parent's (so are the holds
+        # the deliveries carry: only the descriptors are closed here).
         self.lock = threading.Lock()
-        for conn in self.senders.values():
-            conn.close()
+        for conn in self.senders:
+            os.close(conn)
         self.senders.clear()
-        for fds in self.pending.values():
-            fdpass.close_all(fds)
+        for fd, _, _ in self.pending.values():
+            os.close(fd)
         self.pending.clear()
         self.ambiguous.clear()
         if self.epoll is not None:
@@ -208,38 +200,51 @@ class Inbox:
             self.listener = None
 
 
+def _discard(delivery: tuple[int, Arena, int]) -> None:
+    """An unclaimed delivery goes: its socket descriptor and the slot hold it carried."""
+    fd, arena, slot = delivery
+    os.close(fd)
+    release_delivery(arena, slot)
+
+
 # ======================================================================================
 # Sending
 # ======================================================================================
 class Outbox:
-    """Connections to other processes' inboxes, one per target, verified when made."""
+    """Connections to other processes' inboxes, one per target, verified when made, each with
+    the arenas already passed over it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.targets: dict[int, socket.socket] = {}
+        self.targets: dict[int, tuple[socket.socket, set[int]]] = {}
 
-    def deliver(self, pid: int, fds: tuple[int, int]) -> int | None:
-        """Put a socket into process ``pid``'s inbox; its token, or None (use the broker)."""
+    def deliver(self, pid: int, fd: int, arena: Arena, slot: int) -> int | None:
+        """Put socket ``fd`` (its state in ``arena`` at ``slot``) into process ``pid``'s
+        inbox; its token, or None (use the broker)."""
         token = new_token()
-        frame = P.encode_delivery(token)
-        ancillary = fdpass.rights(fds)
+        frame = P.encode_delivery(token, slot, arena.inode)
         with self.lock:
             for attempt in (1, 2):
-                conn = self.targets.pop(pid, None)
-                if conn is None:
+                target = self.targets.pop(pid, None)
+                if target is None:
                     self._prune()
                     conn = _connect(pid)
-                if conn is None:
-                    return None
+                    if conn is None:
+                        return None
+                    target = (conn, set())
+                conn, passed = target
+                # The arena goes along the first time this connection names it.
+                fds = (fd,) if arena.inode in passed else (fd, arena.memfd)
                 try:
-                    conn.sendmsg([frame], ancillary, _SEND_FLAGS)
+                    conn.sendmsg([frame], fdpass.rights(fds), _SEND_FLAGS)
                 except (BlockingIOError, InterruptedError):
-                    self._keep(pid, conn)       # its queue is full: this one goes via the broker
+                    self._keep(pid, target)     # its queue is full: this one goes via the broker
                     return None
                 except OSError:
                     conn.close()                # the target is gone (or is another process now)
                     continue
-                self._keep(pid, conn)
+                passed.add(arena.inode)
+                self._keep(pid, target)
                 return token
         return None
 
@@ -250,27 +255,27 @@ class Outbox:
             return
         poller = select.poll()
         by_fd = {}
-        for pid, conn in self.targets.items():
+        for pid, (conn, _) in self.targets.items():
             by_fd[conn.fileno()] = pid
             poller.register(conn.fileno(), select.POLLRDHUP)
         for fd, _ in poller.poll(0):
-            self.targets.pop(by_fd[fd]).close()
+            self.targets.pop(by_fd[fd])[0].close()
 
-    def _keep(self, pid: int, conn: socket.socket) -> None:
-        self.targets[pid] = conn
+    def _keep(self, pid: int, target: tuple[socket.socket, set[int]]) -> None:
+        self.targets[pid] = target
         if len(self.targets) > MAX_TARGETS:
             oldest = next(iter(self.targets))
-            self.targets.pop(oldest).close()
+            self.targets.pop(oldest)[0].close()
 
     def release(self) -> None:
         with self.lock:
-            for conn in self.targets.values():
+            for conn, _ in self.targets.values():
                 conn.close()
             self.targets.clear()
 
     def after_fork_in_child(self) -> None:
         self.lock = threading.Lock()
-        for conn in self.targets.values():
+        for conn, _ in self.targets.values():
             conn.close()
         self.targets.clear()
 

@@ -1,28 +1,37 @@
-"""Windows socket state shared between processes: one memfd page per shared socket.
+"""Windows socket state shared between processes: one arena slot per shared socket.
 
 Windows keeps a socket's state on the socket object, so every descriptor in every process
 sees the same SO_ERROR, stored timeouts, SO_EXCLUSIVEADDRUSE, shutdown state... (CONFORMANCE.md
 §1.2; item 34). The kernel shares what it holds itself; the rest of wsemu's ``SocketState``
-lives, once a socket is duplicated to another process, in a small memfd-backed structure
-(``wsemu_shared_state`` in native/src/wsemu_native.h) that travels with the socket through the
-broker and that every holder maps — as ReactOS's msafd moves SOCK_SHARED_INFO into a section
-on first duplication. Reads stay plain memory reads; no message on the data path.
+lives, once a socket is duplicated to another process, in a slot of an *arena*: a memfd of
+WSEMU_ARENA_SLOTS fixed-size slots (``wsemu_shared_state`` in native/src/wsemu_native.h) made
+by the process that first shares one of its sockets. The arena travels with the socket, and a
+process maps each arena once, however many sockets live in it — so a hand-off passes no
+descriptor for the state and maps nothing once the arena is known (ReactOS's msafd moves
+SOCK_SHARED_INFO into a section per socket instead; one per process is what keeps the claim
+cheap). Reads stay plain memory reads; no message on the data path.
+
+A slot counts its *holders*: processes that hold a descriptor of the socket, plus deliveries
+in flight to one. The last to let go frees the slot for the next socket. A process that dies
+without letting go (a crash, os._exit) leaves its slots taken: the arena's owner then moves
+on to a new arena when this one is full, and the kernel frees an arena with the last process
+that maps it.
 
 ``SharedSocketState`` has the same attributes as ``SocketState``; the shared ones are
-properties over the mapping (``SHARED_FIELDS``), the per-process ones stay ordinary slots.
+properties over the slot (``SHARED_FIELDS``), the per-process ones stay ordinary slots.
 """
 from __future__ import annotations
 
-import mmap
 import os
+import threading
+import weakref
 from typing import Callable
 
 from wsemu import sockaddr
 from wsemu._native import ffi, lib
 from wsemu.spi.descriptor import SocketState
 
-MAGIC = 0x57535331          # "WSS1": layout version of wsemu_shared_state
-SIZE = mmap.PAGESIZE
+ARENA_SIZE = lib.WSEMU_SLOT_SIZE * lib.WSEMU_ARENA_SLOTS
 
 _UNSET = -1
 
@@ -89,59 +98,143 @@ SHARED_FIELDS: dict[str, tuple[Callable, Callable]] = {
 PROCESS_FIELDS = ("inode", "refs", "deferred", "bind_entries", "events")
 
 
+class Arena:
+    """One mapped arena: its memfd (kept open, to pass on with its sockets) and identity."""
+
+    __slots__ = ("memfd", "inode", "base", "__weakref__")
+
+    def __init__(self, memfd: int, base, inode: int) -> None:
+        self.memfd, self.inode = memfd, inode
+        # Unmapped (and its descriptor closed) with the last reference: a state, a pending
+        # delivery, an inbox connection that delivered it.
+        self.base = ffi.gc(base, lambda base, fd=memfd: (lib.wsemu_arena_unmap(base), os.close(fd)))
+
+    def slot(self, index: int):
+        """The state in slot ``index`` (a cdata pointer), or None if it is not one in use."""
+        state = lib.wsemu_arena_slot(self.base, index)
+        return None if state == ffi.NULL else state
+
+
+class Arenas:
+    """The arenas this process maps, by identity, and the one it allocates new slots from."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.mapped: weakref.WeakValueDictionary[int, Arena] = weakref.WeakValueDictionary()
+        self.own: Arena | None = None
+        self.hint = 0
+
+    def adopt(self, memfd: int) -> Arena | None:
+        """The arena behind a received ``memfd`` (which this call owns from now on: kept, or
+        closed when the arena is mapped already); None if it is not an arena."""
+        inode = ffi.new("uint64_t *")
+        base = lib.wsemu_arena_map(memfd, inode)
+        if base == ffi.NULL:
+            os.close(memfd)
+            return None
+        with self.lock:
+            known = self.mapped.get(inode[0])
+            if known is not None:
+                lib.wsemu_arena_unmap(base)
+                os.close(memfd)
+                return known
+            arena = self.mapped[inode[0]] = Arena(memfd, base, inode[0])
+            return arena
+
+    def allocate(self) -> tuple[Arena, int]:
+        """A free slot (holders = 1: this process) in this process's arena, a new arena when
+        it is full."""
+        with self.lock:
+            for _ in (1, 2):
+                if self.own is not None:
+                    index = lib.wsemu_slot_alloc(self.own.base, self.hint)
+                    if index >= 0:
+                        self.hint = index + 1
+                        return self.own, index
+                self.own = self._new_arena()
+                self.hint = 0
+            raise MemoryError("no free shared-state slot")
+
+    def _new_arena(self) -> Arena:
+        memfd = os.memfd_create("wsemu-socket-states", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(memfd, ARENA_SIZE)       # sparse: pages appear as slots are used
+            inode = ffi.new("uint64_t *")
+            base = lib.wsemu_arena_map(memfd, inode)
+            if base == ffi.NULL:
+                raise OSError("cannot map a shared-state arena")
+        except BaseException:
+            os.close(memfd)
+            raise
+        arena = self.mapped[inode[0]] = Arena(memfd, base, inode[0])
+        return arena
+
+    def release(self) -> None:
+        """Stop allocating from this process's arena (the last WSACleanup): it is unmapped
+        and closed when no socket uses it any more."""
+        with self.lock:
+            self.own = None
+
+    def after_fork_in_child(self) -> None:
+        # The mappings are inherited (and stay valid); allocating in the parent's arena is
+        # safe too (slots are taken atomically).
+        self.lock = threading.Lock()
+
+
+arenas = Arenas()
+os.register_at_fork(after_in_child=arenas.after_fork_in_child)
+
+
 class SharedSocketState(SocketState):
-    """A SocketState whose Windows fields live in a memfd page shared with other processes."""
+    """A SocketState whose Windows fields live in an arena slot shared with other processes."""
 
-    __slots__ = ("memfd", "_raw")
+    __slots__ = ("arena", "slot", "_raw")
 
-    def __init__(self, inode: int, memfd: int, local: SocketState | None = None) -> None:
-        # No SocketState.__init__: the shared fields are already (or about to be) in the page.
-        raw = lib.wsemu_state_map(memfd, SIZE, 0 if local is not None else MAGIC)
-        if raw == ffi.NULL:
-            raise ValueError("not a wsemu shared socket state")
-        self.memfd = memfd
-        # Unmapped when the last reference goes (close drops ours): a thread still reading a
-        # field through its own reference never touches an unmapped page.
-        self._raw = ffi.gc(raw, _unmap, size=SIZE)
+    def __init__(self, inode: int, arena: Arena, slot: int, raw, local: SocketState | None = None) -> None:
+        # No SocketState.__init__: the shared fields are already (or about to be) in the slot.
+        self.arena, self.slot, self._raw = arena, slot, raw
         if local is None:
             self.inode, self.refs, self.deferred, self.bind_entries, self.events = inode, 0, [], [], None
         else:
             for name in PROCESS_FIELDS:
                 object.__setattr__(self, name, getattr(local, name))
-            self._raw.magic = MAGIC
-            for name in SHARED_FIELDS:
-                setattr(self, name, getattr(local, name))
 
     @classmethod
     def create(cls, local: SocketState) -> "SharedSocketState":
-        """Move a process-local state into a new shared page (first duplication)."""
-        memfd = os.memfd_create("wsemu-socket-state", os.MFD_CLOEXEC)
-        try:
-            os.ftruncate(memfd, SIZE)
-            return cls(local.inode, memfd, local)
-        except BaseException:
-            os.close(memfd)
-            raise
-
-    @classmethod
-    def attach(cls, inode: int, memfd: int, local: SocketState | None) -> "SharedSocketState":
-        """Map a page received with a duplicated socket; the page's values win over a
-        process-local state this process may already have for the same socket. A page that
-        is not one (too small, unmappable, no magic) raises ValueError
-        raises with ``memfd`` still open: it is the caller's to close."""
-        state = cls(inode, memfd)       # (checks the size and the magic)
-        if local is not None:
-            for name in PROCESS_FIELDS:
-                setattr(state, name, getattr(local, name))
+        """Move a process-local state into a new slot (first duplication)."""
+        arena, slot = arenas.allocate()
+        raw = arena.slot(slot)
+        raw.inode = local.inode
+        state = cls(local.inode, arena, slot, raw, local)
+        for name in SHARED_FIELDS:
+            setattr(state, name, getattr(local, name))
         return state
 
+    @classmethod
+    def attach(cls, inode: int, arena: Arena, slot: int, local: SocketState | None) -> "SharedSocketState":
+        """The state of a claimed socket, in the slot its delivery named (whose hold this
+        process takes over); the slot's values win over a process-local state this process
+        may already have for the same socket. ValueError when the slot is not one in use
+        for this socket."""
+        raw = arena.slot(slot)
+        if raw is None or raw.inode != inode:
+            raise ValueError("not a wsemu shared socket state")
+        return cls(inode, arena, slot, raw, local)
+
+    def hold(self) -> None:
+        """One more holder: a delivery about to leave for another process (or a fork)."""
+        lib.wsemu_slot_hold(self._raw, 1)
+
     def close(self) -> None:
-        self._raw = None
-        os.close(self.memfd)
+        """This process lets go of the slot (its last descriptor of the socket is gone)."""
+        lib.wsemu_slot_hold(self._raw, -1)
 
 
-def _unmap(raw) -> None:
-    lib.wsemu_state_unmap(raw, SIZE)
+def release_delivery(arena: Arena, slot: int) -> None:
+    """A delivery that will not be claimed gives back the hold it carried."""
+    raw = arena.slot(slot)
+    if raw is not None:
+        lib.wsemu_slot_hold(raw, -1)
 
 
 def _property(name: str, get: Callable, set_: Callable) -> property:

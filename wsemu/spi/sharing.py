@@ -5,8 +5,9 @@ A duplicated WSAPROTOCOL_INFOW is the socket's own catalog entry with a 32-bit t
 rewritten by layered providers). The token is single-use, and only the target process can
 redeem it; an unknown, consumed, forged or foreign token fails with WSAEINVAL, the same for each.
 
-Another process: the socket and its shared-state page are deposited at the broker, which
-checks the claimer's kernel credentials. This process (``socket.dup()``-style self-sharing, as
+Another process: the socket goes straight into the target's inbox (wsemu.spi.inbox), or is
+deposited at the broker, which checks the claimer's kernel credentials; either way with the
+arena slot that holds its shared Windows state (wsemu.spi.sharedstate). This process (``socket.dup()``-style self-sharing, as
 CPython does on Windows): a private table, no broker round trip. Tokens say which: see
 wsemu.spi.inbox (self-duplicate, delivered into the target's inbox, or held by the broker).
 """
@@ -22,6 +23,7 @@ from wsemu.broker import protocol as P
 from wsemu.broker.client import client, notices
 from wsemu.errors import WSAError
 from wsemu.spi import inbox
+from wsemu.spi.sharedstate import arenas
 
 MAX_LOCAL_DEPOSITS = 4096
 
@@ -91,27 +93,37 @@ def duplicate(table, desc, pid: int) -> int:
     """Deposit ``desc``'s socket for process ``pid``; the token for dwProviderReserved."""
     if pid == os.getpid():
         return local_deposits.deposit(desc.fd)
-    memfd = table.share(desc)       # from now on its Windows state lives in a shared page
-    # Straight into the target's inbox (its identity checked when the connection was made)...
-    token = inbox.outbox.deliver(pid, (desc.fd, memfd))
-    if token is not None:
-        notices.post(P.DELIVERED, token, pid, desc.state.inode)
-        return token
-    # ...else the broker holds it: only now is it worth asking whether the target is valid.
-    _check_target(pid)
-    return client().deposit((desc.fd, memfd), pid)
+    state = table.share(desc)       # from now on its Windows state lives in a shared slot
+    try:
+        # Straight into the target's inbox (its identity checked when the connection was made)...
+        token = inbox.outbox.deliver(pid, desc.fd, state.arena, state.slot)
+        if token is not None:
+            notices.post(P.DELIVERED, token, pid, state.inode)
+            return token
+        # ...else the broker holds it: only now is it worth asking whether the target is valid.
+        _check_target(pid)
+        return client().deposit((desc.fd, state.arena.memfd), state.slot, pid)
+    except BaseException:
+        state.close()               # the hold taken for a delivery that never left
+        raise
 
 
-def claim(token: int) -> tuple[int, int | None]:
-    """Redeem a token: (socket fd, shared-state memfd or None for a self-duplicate)."""
+def claim(token: int):
+    """Redeem a token: (socket fd, arena, slot) — arena and slot None for a self-duplicate."""
     if token & inbox.DELIVERED_BIT:
         if token & inbox.SELF_BIT:
-            return local_deposits.claim(token), None
+            return local_deposits.claim(token), None, None
         delivered = inbox.inbox.take(token)
         if delivered is None:
             raise WSAError(W.WSAEINVAL)
         return delivered
-    return client().request(P.Claim(token=token)).fds
+    reply = client().request(P.Claim(token=token))
+    fd, memfd = reply.fds
+    arena = arenas.adopt(memfd)
+    if arena is None:
+        os.close(fd)
+        raise WSAError(W.WSAEINVAL)
+    return fd, arena, reply.slot
 
 
 def note_claim(token: int, inode: int) -> None:
