@@ -1,7 +1,7 @@
 """The wsemu broker: one per user, the authority over sockets shared between processes.
 
 Like wineserver for Wine, it owns what no single process can: duplicated sockets in transit.
-``WSPDuplicateSocket`` deposits a socket (and its shared-state page) for a target process and
+``WSPDuplicateSocket`` deposits a socket (and the arena of its shared state) for a target process and
 gets a single-use token; the target's ``WSPSocket`` claims it with that token. A deposit lives
 until it is claimed or its target exits (watched through a pidfd), like a handle duplicated
 into a Windows process; the source may exit at once. Which processes hold a shared socket is
