@@ -237,6 +237,11 @@ def hung_up(end: socket.socket) -> bool:
     return bool(select.select([end], [], [], 10)[0]) and end.recv(1) == b""
 
 
+def refused(token: int, end: socket.socket) -> bool:
+    """The inbox has nothing under ``token``, and the socket delivered under it was closed."""
+    return inbox.inbox.take(token) is None and hung_up(end)
+
+
 def slot_holders(arena: sharedstate.Arena, slot: int) -> int:
     return lib.wsemu_arena_slot(arena.base, slot).holders if arena.slot(slot) is not None else 0
 
@@ -276,8 +281,7 @@ def test_a_delivery_naming_an_arena_its_connection_never_passed_is_refused(ws):
     try:
         _raw_delivery(conn, token, (a.fileno(),), slot, arena.inode)
         a.close()
-        assert inbox.inbox.take(token) is None
-        assert hung_up(b)
+        assert refused(token, b)
     finally:
         conn.close()
         b.close()
@@ -299,8 +303,7 @@ def test_a_delivery_whose_arena_is_not_one_is_refused(ws):
             a.close()
             os.close(memfd)
             try:
-                assert inbox.inbox.take(token) is None
-                assert hung_up(b)
+                assert refused(token, b)
             finally:
                 conn.close()
                 b.close()
@@ -414,8 +417,7 @@ def test_deliveries_from_another_user_are_closed_unread(ws):
     a.close()
     os.close(page)
     try:
-        assert inbox.inbox.take(token) is None
-        assert hung_up(b)
+        assert refused(token, b)
     finally:
         b.close()
 

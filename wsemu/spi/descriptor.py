@@ -44,6 +44,8 @@ WAKE_SIGNAL = int(os.environ.get("WSEMU_WAKE_SIGNAL", signal.SIGRTMAX - 6))
 class SocketState:
     """Windows state of one underlying socket (see module docstring)."""
 
+    shared = False                   # True for SharedSocketState (wsemu.spi.sharedstate)
+
     __slots__ = (
         "inode", "refs", "so_error", "rcvtimeo_ms", "sndtimeo_ms", "exclusive", "reuseaddr",
         "shut_rd", "shut_wr", "sticky_error", "connecting", "connect_target", "connected_at",
@@ -183,7 +185,7 @@ class DescriptorTable:
         (a SharedSocketState), with one more hold taken for the delivery about to leave."""
         with self.lock:
             state = desc.state
-            if state.__class__ is SocketState:
+            if not state.shared:
                 self._replace_state(state, _sharedstate().SharedSocketState.create(state))
             desc.state.hold()
             return desc.state
@@ -191,17 +193,17 @@ class DescriptorTable:
     def attach(self, fd: int, arena, slot: int) -> SocketState:
         """The state of a socket claimed from another process: the slot it came with, whose
         hold this process takes over (or gives back, when it holds the socket already)."""
-        shared = _sharedstate()
+        sharedstate = _sharedstate()
         inode = os.fstat(fd).st_ino
         with self.lock:
             local = self.states.get(inode)
-            if local is not None and local.__class__ is not SocketState:
-                shared.release_delivery(arena, slot)     # this process holds that slot already
+            if local is not None and local.shared:
+                sharedstate.release_delivery(arena, slot)     # this process holds that slot already
                 return local
             try:
-                state = shared.SharedSocketState.attach(inode, arena, slot, local)
+                state = sharedstate.SharedSocketState.attach(inode, arena, slot, local)
             except ValueError:
-                shared.release_delivery(arena, slot)
+                sharedstate.release_delivery(arena, slot)
                 raise
             if local is not None:
                 self._replace_state(local, state)
@@ -279,7 +281,7 @@ class DescriptorTable:
         state.deferred.clear()
         from wsemu.spi import bindrules   # (bindrules imports this module)
         bindrules.release(desc)
-        if state.__class__ is not SocketState:
+        if state.shared:
             # A shared socket: this process is out; the broker's status hears of it.
             from wsemu.broker import protocol
             from wsemu.broker.client import notices
@@ -315,7 +317,7 @@ class DescriptorTable:
         for desc in self.by_fd.values():
             desc.blocked.clear()
         for state in self.states.values():
-            if state.__class__ is not SocketState:
+            if state.shared:
                 state.hold()
 
 

@@ -189,6 +189,7 @@ class SharedSocketState(SocketState):
     """A SocketState whose Windows fields live in an arena slot shared with other processes."""
 
     __slots__ = ("arena", "slot", "_raw")
+    shared = True
 
     def __init__(self, inode: int, arena: Arena, slot: int, raw, local: SocketState | None = None) -> None:
         # No SocketState.__init__: the shared fields are already (or about to be) in the slot.
