@@ -16,9 +16,10 @@ reply, so whether it landed is learnt by a later request on the same connection 
 Claim, Ping: served in order) or by claiming it.
 
 Waiting is done on pipes, pidfds and polls, except where no event exists: a deposit
-disappearing from the status report, and whatever the broker learns from the one-way,
-batched Notices (shared-socket holders, deliveries into inboxes, releases), which lags by up
-to the notice queue's flush delay — polled until a deadline (``wait_for``).
+disappearing from the status report after its target exits (the broker hears of the exit
+through a pidfd, on its own time) — polled until a deadline (``wait_for``). Shared-socket
+holders and deliveries into inboxes need no waiting: the broker reads them from the arena
+ledgers when asked for its status.
 
 Numbers the tests measure are printed (run with ``-s`` to see them).
 """
@@ -47,6 +48,7 @@ import pytest
 
 from wsemu import abi as W
 from wsemu import ws2
+from wsemu._native import ffi, lib
 from wsemu.broker import client as broker_client
 from wsemu.broker import protocol as P
 from wsemu.errors import WSAError
@@ -253,12 +255,8 @@ def raw_request(sock: socket.socket, message: P.Message) -> P.Message:
 
 
 def minimal(cls: type[P.Message]) -> P.Message:
-    """A well-formed message of ``cls`` (its descriptors are placeholders; Notices needs a
-    record, and RELEASED of an unknown socket is harmless)."""
-    fds = (0, 0)[:P.fds_expected(cls)]
-    if cls is P.Notices:
-        return P.Notices(records=((P.RELEASED, 0, 0, 1),))
-    return cls(fds=fds)
+    """A well-formed message of ``cls`` (its descriptors are placeholders)."""
+    return cls(fds=(0, 0)[:P.fds_expected(cls)])
 
 
 def raw_lease(sock: socket.socket) -> list[int]:
@@ -388,15 +386,6 @@ class _PeerCommands:
         mine.sendall(payload)
         self._keep = (conn, mine)
         return token
-
-    def flush_notices(self):
-        """Send what this process's notice queue holds now (instead of within its delay)."""
-        broker_client.notices.flush()
-
-    def tell(self, records):
-        """Send a Notices frame with these records on this process's own broker connection,
-        now (synchronously, unlike the notice queue)."""
-        broker_client.client().tell(P.Notices(records=tuple(tuple(r) for r in records)))
 
     def raw_claim_and_wait(self, path, token):
         """Send a Claim by hand and never read the reply (it carries the descriptors)."""
@@ -590,7 +579,6 @@ PID_MAX = int(open("/proc/sys/kernel/pid_max").read())
 NO_SUCH_PID = PID_MAX + 1                                  # a pid no process can have
 REQUEST_TYPES = [cls for cls in P._TYPES.values() if cls in P.REQUESTS]
 REPLY_TYPES = [cls for cls in P._TYPES.values() if cls in P.REPLIES]
-NOTICE_KINDS = tuple(sorted(P.NOTICE_KINDS))
 
 
 class HostileFrames:
@@ -598,19 +586,16 @@ class HostileFrames:
 
     Deposits need a token leased on the same connection: ``leased`` is what the current
     connection leased and has not used yet (kept by the test loop, which sees the Leased
-    replies and the drops). ``self_deliveries`` are the DELIVERED notices naming this very
-    process that the generator made (token, inode): the broker books them as deliveries
-    into our inbox until we say we claimed them."""
+    replies and the drops)."""
 
     def __init__(self, seed: int, pipe_w: int, sock_end: int, memfd: int) -> None:
         self.rng = random.Random(seed)
         self.pipe_w, self.sock_end, self.memfd = pipe_w, sock_end, memfd
         self.leased: list[int] = []
-        self.self_deliveries: list[tuple[int, int]] = []
         self.kinds = [
             (12, self.random_bytes), (12, self.header_and_junk), (12, self.corrupt_header),
             (14, self.wrong_fd_count), (8, self.wrong_side), (6, self.oversized),
-            (20, self.valid_request), (6, self.notices), (4, self.bad_notices),
+            (20, self.valid_request), (8, self.register_non_arena),
             (8, self.bad_deposit), (3, self.unleased_deposit), (3, self.good_deposit),
         ]
         self.weights = [w for w, _ in self.kinds]
@@ -673,7 +658,7 @@ class HostileFrames:
                              self.rng.randint(4096, 70000)])
         if self.rng.random() < 0.5:
             # a plausible header that announces the whole (oversized) packet
-            type_ = self.rng.choice([P.Claim.TYPE, P.Notices.TYPE])
+            type_ = self.rng.choice([P.Claim.TYPE, P.Register.TYPE])
             return (P.HEADER.pack(P.MAGIC, P.VERSION, type_, n) + self.rng.randbytes(n - 8),
                     self.real_fds(self.rng.choice([0, 1, 2])))
         return self.rng.randbytes(n), ()
@@ -684,46 +669,11 @@ class HostileFrames:
             return P.encode(P.Claim(token=self.rng.getrandbits(32))), ()
         return P.encode(cls()), ()
 
-    def any_pid(self) -> int:
-        """A pid that names no live process (a live one would be watched and booked),
-        including ones no pid_t can hold."""
-        return self.rng.choice([0, NO_SUCH_PID, self.rng.randint(PID_MAX + 1, 2**32 - 1)])
-
-    def notices(self):
-        """Well-formed notices about sockets that do not exist (silent), now and then a
-        delivery into our own inbox, which stays booked until we report its claim."""
-        records = [(self.rng.choice(NOTICE_KINDS), self.rng.getrandbits(32), self.any_pid(),
-                    self.rng.getrandbits(64))
-                   for _ in range(self.rng.choice([1, 1, 2, 3, self.rng.randint(1, P.NOTICE_BATCH - 1)]))]
-        if self.rng.random() < 0.2:
-            delivery = (inbox_token(self.rng), self.rng.getrandbits(64))
-            self.self_deliveries.append(delivery)
-            records.insert(self.rng.randint(0, len(records)),
-                           (P.DELIVERED, delivery[0], os.getpid(), delivery[1]))
-        return P.encode(P.Notices(records=tuple(records))), ()
-
-    def bad_notices(self):
-        """No records, too many, a cut record, or a kind that does not exist among good ones
-        — a delivery into our own inbox among them, which the broker must not book: the
-        whole frame is refused, none of its records acted on (the final count tells)."""
-        def record(kind: int, pid: int | None = None) -> bytes:
-            return P.NOTICE.pack(kind, self.rng.getrandbits(32), self.any_pid() if pid is None else pid,
-                                 self.rng.getrandbits(64))
-
-        how = self.rng.randrange(4)
-        if how == 0:
-            payload = b""
-        elif how == 1:
-            payload = b"".join(record(P.RELEASED) for _ in range(P.NOTICE_BATCH + 1))
-        elif how == 2:
-            payload = record(P.CLAIMED)[:self.rng.randint(1, P.NOTICE.size - 1)]
-        else:
-            good = [record(self.rng.choice(NOTICE_KINDS)) for _ in range(self.rng.randint(0, 5))]
-            good.insert(self.rng.randint(0, len(good)), record(P.DELIVERED, os.getpid()))
-            bad = record(self.rng.choice([0, 5, 6, 255, self.rng.randint(5, 255)]))
-            good.insert(self.rng.randint(0, len(good)), bad)
-            payload = b"".join(good)
-        return P.HEADER.pack(P.MAGIC, P.VERSION, P.Notices.TYPE, P.HEADER.size + len(payload)) + payload, ()
+    def register_non_arena(self):
+        """A Register whose descriptor is no arena (a pipe, a socket, a memfd of the wrong
+        size): silently closed, nothing mapped."""
+        fd = self.rng.choice([self.pipe_w, self.sock_end, self.memfd])
+        return P.encode(P.Register(fds=(fd,))), (fd,)
 
     def bad_deposit(self):
         """The right number of descriptors, but of the wrong kinds or for a bad target: under
@@ -762,7 +712,7 @@ def inbox_token(rng: random.Random) -> int:
 
 def expected_outcome(packet: bytes, nfds: int, leased) -> tuple[str, P.Message | None]:
     """What the broker must do with this packet — "drop" the sender, "reply", or stay
-    "silent" (a one-way Deposit or Notices) — and the message it is."""
+    "silent" (a one-way Deposit or Register) — and the message it is."""
     if not packet or len(packet) > P.MAX_REQUEST or nfds > P.MAX_FDS:
         return "drop", None
     try:
@@ -771,7 +721,7 @@ def expected_outcome(packet: bytes, nfds: int, leased) -> tuple[str, P.Message |
         return "drop", None
     if isinstance(message, P.Deposit):
         return ("silent" if message.token in leased else "drop"), message
-    return ("silent" if isinstance(message, P.Notices) else "reply"), message
+    return ("silent" if isinstance(message, P.Register) else "reply"), message
 
 
 def test_hostile_frames_never_take_the_broker_down(clean_broker):
@@ -837,8 +787,7 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
         # refused ones never claimable.
         assert raw_request(conn, P.Ping()).broker_pid == broker.pid
         report = raw_request(conn, P.Status()).report
-        assert report["deposit_count"] == len(tokens) + len(frames.self_deliveries), \
-            (report["deposit_count"], len(tokens), len(frames.self_deliveries))
+        assert report["deposit_count"] == len(tokens) and report["arena_count"] == 0, report
         for token in tokens:
             claimed = raw_request(conn, P.Claim(token=token))
             assert isinstance(claimed, P.Claimed) and len(claimed.fds) == 2
@@ -847,11 +796,6 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
                 os.close(fd)
         for token in refused:
             assert raw_request(conn, P.Claim(token=token)) == P.Error(code=W.WSAEINVAL)
-        # The deliveries into "our inbox" it was told of leave its books when we say we
-        # claimed them (only the target itself can say so).
-        claims = [(P.CLAIMED, token, 0, inode) for token, inode in frames.self_deliveries]
-        for first in range(0, len(claims), P.NOTICE_BATCH):
-            raw_send(conn, P.encode(P.Notices(records=tuple(claims[first:first + P.NOTICE_BATCH]))))
         report = raw_request(conn, P.Status()).report
         assert report["deposit_count"] == 0 and report["deposits"] == [], report
     finally:
@@ -870,30 +814,51 @@ def test_hostile_frames_never_take_the_broker_down(clean_broker):
         sock_far.close()
     after = settle(broker, baseline)
     print(f"\nhostile: {total} frames in {elapsed:.1f} s ({dict(stats)}); {len(tokens)} real deposits "
-          f"claimed back, {len(refused)} refused ones unclaimable, {len(frames.self_deliveries)} "
-          f"booked deliveries claimed; broker fds {baseline} -> peak {peak} -> {after}")
+          f"claimed back, {len(refused)} refused ones unclaimable; broker fds {baseline} -> peak {peak} -> {after}")
     assert stats["drop"] > 30_000 and stats["reply"] > 20_000 and stats["silent"] > 5_000
-    assert len(tokens) > 100 and len(refused) > 300 and len(frames.self_deliveries) > 300
+    assert len(tokens) > 100 and len(refused) > 300 and stats["register_non_arena"] > 3_000
     assert after == baseline
     assert broker.alive()
 
 
-def test_notices_naming_impossible_pids(tmp_path):
-    """Notices are the client's word, so any pid may be in them — 0, one beyond pid_max, one
-    with the high bit set (which no pid_t can hold): each names no process, is booked as
-    nothing, and the broker serves on. (Its own broker: a broker this kills must not take
-    the module's tests with it.)"""
+def test_an_arena_whose_ledger_names_impossible_pids(tmp_path):
+    """A ledger is whatever its processes wrote, so any pid may be in it — 0, negative, one
+    beyond pid_max, the largest an int32 holds. A positive one names no live process, so its
+    entries are given back (one hold each) at the next sweep; one <= 0 names no process at
+    all (a holder entry of 0 is a free one), so nothing is given back for it — above all not
+    the free entries. The broker serves on. (Its own broker: a broker this kills must not
+    take the module's tests with it.)"""
+    impossible = [0, -1, -0x80000000, NO_SUCH_PID, 0x3FFFFFFF, 0x7FFFFFFF]
+    memfd = os.memfd_create("hostile-arena", os.MFD_CLOEXEC)
+    os.ftruncate(memfd, lib.WSEMU_SLOT_SIZE * lib.WSEMU_ARENA_SLOTS)
+    base = lib.wsemu_arena_map(memfd, ffi.new("uint64_t *"))
     server = BrokerProcess(tmp_path / "run")
     try:
+        index = lib.wsemu_slot_alloc(base, 7, os.getpid())
+        state = lib.wsemu_arena_slot(base, index)
+        state.inode = 0xFFFFFFFFFFFFFFFF
+        listed = 0
+        for i, pid in enumerate(impossible):
+            state.holder_pids[i + 1] = pid
+            delivery = state.deliveries[i]
+            delivery.token, delivery.target_pid, delivery.source_pid = 0x80000000 | i + 2, pid, pid
+            delivery.sent_ns = random.Random(i).getrandbits(63) * (-1) ** i
+            listed += (pid > 0) + 1                # (a holder entry <= 0 is a free one)
+        lib.wsemu_slot_hold(state, listed)
         with raw_connect(server.socket_path) as conn:
-            for kind in NOTICE_KINDS:
-                for pid in (0, NO_SUCH_PID, 0x3FFFFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF):
-                    raw_send(conn, P.encode(P.Notices(records=((kind, 0x80000001 + pid % 7, pid, 77),))))
-                    assert raw_request(conn, P.Ping()).broker_pid == server.pid, (kind, pid)
-            report = raw_request(conn, P.Status()).report
-            assert report["deposit_count"] == 0 and report["shared_count"] == 0, report
+            raw_send(conn, P.encode(P.Register(fds=(memfd,))), (memfd,))
+            report = raw_request(conn, P.Status()).report       # (a status sweeps first)
+            assert report["arena_count"] == 1 and report["shared_count"] == 0, report
+            # Left: this process's own hold (a live pid) and the deliveries to pids <= 0.
+            garbage = [i for i, pid in enumerate(impossible) if pid <= 0]
+            assert state.holders == 1 + len(garbage), state.holders
+            assert [pid for pid in state.holder_pids if pid > 0] == [os.getpid()]
+            assert [d.token for d in state.deliveries if d.token] == [0x80000000 | i + 2 for i in garbage]
+            assert raw_request(conn, P.Ping()).broker_pid == server.pid
     finally:
         code = server.stop()
+        lib.wsemu_arena_unmap(base)
+        os.close(memfd)
     assert not server.internal_errors(), server.internal_errors()[0]
     assert code == 0
 
@@ -998,7 +963,8 @@ def test_descriptor_floods_keep_nothing(clean_broker, count):
     broker's ancillary buffer, the broker closes what it got and drops the sender; no copy
     survives (EOF on the pipe we sent). The one message that takes two — a Deposit, under a
     token its connection leased — is refused silently with two pipes (not a socket): its
-    token is never claimable and the connection serves on."""
+    token is never claimable and the connection serves on; so is the one that takes one — a
+    Register — with a pipe (not an arena)."""
     broker = clean_broker
     baseline = broker.fd_count()
     pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC)
@@ -1016,6 +982,8 @@ def test_descriptor_floods_keep_nothing(clean_broker, count):
                 if count == 2 and token is not None:
                     # (the claim is served after the deposit: one connection, in order)
                     assert raw_request(conn, P.Claim(token=token)) == P.Error(code=W.WSAEINVAL)
+                    assert raw_request(conn, P.Ping()).broker_pid == broker.pid
+                elif count == 1 and isinstance(message, P.Register):
                     assert raw_request(conn, P.Ping()).broker_pid == broker.pid
                 else:
                     assert hung_up(conn), (type(message).__name__, count)
@@ -1044,12 +1012,10 @@ def test_more_than_scm_max_fd_is_refused_by_the_kernel(clean_broker):
 
 
 def test_descriptors_on_a_type_that_takes_none(clean_broker):
-    """Ping, Status, Claim, Lease, Notices with one descriptor each: dropped, the descriptor
-    closed."""
+    """Ping, Status, Claim, Lease with one descriptor each: dropped, the descriptor closed."""
     broker = clean_broker
     baseline = broker.fd_count()
-    for message in (P.Ping(), P.Status(), P.Claim(token=5), P.Lease(),
-                    P.Notices(records=((P.RELEASED, 0, 0, 5),))):
+    for message in (P.Ping(), P.Status(), P.Claim(token=5), P.Lease()):
         pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC)
         with raw_connect(broker.socket_path) as conn:
             raw_send(conn, P.encode(message), (pipe_w,))
@@ -1094,17 +1060,26 @@ def test_client_killed_after_sending_a_deposit(clean_broker, peers):
 
 def test_target_killed_with_a_claim_reply_in_flight(clean_broker, peers):
     """The target sends a Claim and is SIGKILLed before reading the reply that carries the
-    descriptors: the kernel frees them with its socket; nobody keeps the socket."""
+    descriptors: the kernel frees them with its socket; nobody keeps the socket. Until then
+    the broker lists the socket as in flight to the target (in its slot's ledger), and the
+    target's exit gives back the slot hold the reply carried (the broker's descriptors come
+    back to their baseline: it lets go of the arena when no slot of it is in use)."""
     broker = clean_broker
     target = peers(inbox=False)
     s, far = ws2_pair()
     info = bytes(ws2.WSADuplicateSocketW(s, target.pid))
     ws2.closesocket(s)
+    token = info_token(info)
+
+    def held_by() -> list[str]:
+        return [d["held_by"] for d in status()["deposits"] if d["token"] == token]
+
     with far:
-        assert target.raw_claim_and_wait(broker.socket_path, info_token(info)) == "sent"
-        assert wait_for(lambda: deposit_gone(info_token(info)))
+        assert target.raw_claim_and_wait(broker.socket_path, token) == "sent"
+        assert wait_for(lambda: held_by() == ["claim in flight"])
         target.kill()
         assert far.recv(1) == b""                         # the last copy went with the target
+        assert wait_for(lambda: held_by() == [], timeout=1.0)
 
 
 def test_client_that_never_reads_is_dropped_without_blocking_others(clean_broker):
@@ -1227,8 +1202,8 @@ def test_shared_socket_holders_follow_processes_not_connections(clean_broker, pe
     """The broker's list of processes sharing a socket changes when a process closes its
     copy or exits — not when one of its connections closes (a process may reconnect, or
     have spoken on another connection), nor when a holder's connection is dropped. The same
-    whether the socket went through the broker or straight into the target's inbox (then
-    the broker learns it all from notices, which lag: polled)."""
+    whether the socket went through the broker or straight into the target's inbox: the
+    broker reads it all from the socket's ledger, so every status is current."""
     broker = clean_broker
     me = os.getpid()
 
@@ -1238,9 +1213,7 @@ def test_shared_socket_holders_follow_processes_not_connections(clean_broker, pe
     def hand_to(s: int, peer: Peer) -> bytes:
         info = bytes(ws2.WSADuplicateSocketW(s, peer.pid))
         assert went(info) == ("inbox" if inbox else "broker")
-        # Claim only once the broker has heard of the hand-off: a claim's notice that
-        # overtakes its delivery's is a race of its own (not this test's subject).
-        assert wait_for(lambda: listed(info_token(info))), "the broker never heard of the hand-off"
+        assert listed(info_token(info))
         return info
 
     target = peers(inbox=inbox)
@@ -1248,7 +1221,7 @@ def test_shared_socket_holders_follow_processes_not_connections(clean_broker, pe
     inode = os.fstat(s).st_ino
     with far:
         t = target.claim(hand_to(s, target))
-        assert wait_for(lambda: holders() == sorted([me, target.pid]))
+        assert holders() == sorted([me, target.pid])
         clients = status()["clients"]
         with raw_connect(broker.socket_path) as conn:     # another connection of this process
             assert raw_request(conn, P.Ping()).broker_pid == broker.pid
@@ -1257,8 +1230,8 @@ def test_shared_socket_holders_follow_processes_not_connections(clean_broker, pe
         # both processes hold it.
         assert wait_for(lambda: status()["clients"] == clients), "the hang-ups were never served"
         assert holders() == sorted([me, target.pid])
-        target.closesocket(t)                             # the target closes its copy: RELEASED
-        assert wait_for(lambda: holders() == [])
+        target.closesocket(t)                             # the target closes its copy
+        assert holders() == []
         ws2.closesocket(s)
         # A holder that exits without closing is forgotten too (its pidfd, not its connection).
         s, far2 = ws2_pair()
@@ -1268,7 +1241,7 @@ def test_shared_socket_holders_follow_processes_not_connections(clean_broker, pe
             other.closesocket(other.claim(hand_to(s, other)))
             again = peers(inbox=inbox)
             again.claim(hand_to(s, again))
-            assert wait_for(lambda: holders() == sorted([me, again.pid]))
+            assert holders() == sorted([me, again.pid])
             again.kill()
             assert wait_for(lambda: holders() == [], timeout=1.0)
             ws2.closesocket(s)
@@ -1292,16 +1265,16 @@ def _pidfd_of(broker_pid: int, pid: int) -> int | None:
 
 
 def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
-    """One epoll batch: a holder's notice that it RELEASED its last shared socket (the broker
-    stops watching it and closes its pidfd), then another client's Deposit (whose socket gets
-    that very fd number), then the holder's exit (the stale pidfd event). The stale event
-    must not act on the deposited socket — reading from it would eat its data and, on a
-    blocking socket, hang the broker. The broker is SIGSTOPped while the three are queued,
-    so they land in one batch in that order (epoll reports in order of readiness); a fresh
-    broker keeps the fd numbers known. The holder receives through the broker (no inbox), so
-    that the broker watches it from its claim on; its notice is sent at once on its own
-    connection (not left to its notice queue's delay), and the Deposit's token is leased
-    beforehand (a Lease carries no descriptor)."""
+    """One epoll batch: a Status (whose sweep finds that a holder has let go of its last
+    shared socket, so the broker stops watching it and closes its pidfd), then another
+    client's Deposit (whose socket gets that very fd number), then the holder's exit (the
+    stale pidfd event). The stale event must not act on the deposited socket — reading from
+    it would eat its data and, on a blocking socket, hang the broker. The broker is
+    SIGSTOPped while the three are queued, so they land in one batch in that order (epoll
+    reports in order of readiness); a fresh broker keeps the fd numbers known. The holder
+    is watched because a sweep found it in the socket's ledger; it lets go (its ledger entry
+    cleared) before the broker stops, and the Deposit's token is leased beforehand (a Lease
+    carries no descriptor)."""
     server = BrokerProcess(tmp_path / "run")
     closing = contextlib.ExitStack()
     try:
@@ -1313,8 +1286,7 @@ def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
             assert holder.ping() == server.pid
             s, far = ws2_pair()
             closing.enter_context(far)
-            inode = os.fstat(s).st_ino
-            holder.claim(bytes(ws2.WSADuplicateSocketW(s, holder.pid)))
+            held = holder.claim(bytes(ws2.WSADuplicateSocketW(s, holder.pid)))
             # Fill the numbers the claim freed (a deposit for us: it is watched as well).
             filler, filler_far = socket.socketpair()
             closing.enter_context(filler)
@@ -1322,7 +1294,7 @@ def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
             memfd = os.memfd_create("state", os.MFD_CLOEXEC)
             closing.callback(os.close, memfd)
             filler_token = raw_deposit(conn, (filler.fileno(), memfd), os.getpid(), leased)
-            assert raw_request(conn, P.Ping()).broker_pid == server.pid          # (it landed)
+            raw_request(conn, P.Status())      # (it landed; and a sweep: the holder is watched)
             pidfd = _pidfd_of(server.pid, holder.pid)
             used = set(server.fds()) - {pidfd}
             assert pidfd is not None and pidfd == min(set(range(max(used) + 2)) - used), \
@@ -1333,6 +1305,8 @@ def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
             victim_far, _ = lst.accept()
             closing.enter_context(victim_far)
             victim_far.sendall(b"canary")
+            holder.closesocket(held)               # its ledger entry goes: nobody tells the broker
+            sweeper = closing.enter_context(raw_connect(server.socket_path))
 
             # (Level-triggered epoll keeps the fd it served last at the head of its ready list
             # until it polls again: serve another connection last, so that the three events
@@ -1341,7 +1315,7 @@ def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
             os.kill(server.pid, signal.SIGSTOP)
             try:
                 assert wait_for(lambda: _process_state(server.pid) == "T"), "the broker did not stop"
-                holder.tell([(P.RELEASED, 0, 0, inode)])  # 1: RELEASED — its last hold
+                raw_send(sweeper, P.encode(P.Status()))  # 1: a sweep — the holder holds nothing now
                 victim_token = raw_deposit(conn, (victim.fileno(), memfd), os.getpid(),
                                            leased)         # 2: a deposit: fds land on the freed number
                 holder.die(0)                             # 3: the pidfd turns readable
@@ -1349,6 +1323,7 @@ def test_a_stale_event_never_touches_a_reused_descriptor(tmp_path, ws, peers):
                 os.kill(server.pid, signal.SIGCONT)
             # (times out if the broker hung)
             assert raw_request(conn, P.Ping()).broker_pid == server.pid
+            assert isinstance(P.decode(*raw_receive(sweeper)), P.StatusReport)
             victim_fds = [fd for fd, link in server.fds().items()
                           if link == f"socket:[{os.fstat(victim.fileno()).st_ino}]"]
             assert victim_fds == [pidfd], f"the scenario did not happen: the victim is at {victim_fds}, not {pidfd}"
@@ -1476,9 +1451,9 @@ def test_random_tokens_from_a_non_target(clean_broker, peers):
         infos.append(bytes(ws2.WSADuplicateSocketW(s, target.pid)))
         ws2.closesocket(s)
     assert all(listed(info_token(info)) for info in infos)   # (served after our Deposits)
-    # Our closes reach the broker as (lagging) RELEASED notices, after which it stops watching
-    # us: wait for that, so that nothing but the probe can change its descriptors.
-    assert wait_for(lambda: _pidfd_of(broker.pid, os.getpid()) is None), "our releases were never heard"
+    # We hold none of these sockets any more, so no ledger names us and no sweep watches us:
+    # nothing but the probe changes the broker's descriptors.
+    assert _pidfd_of(broker.pid, os.getpid()) is None
     during = broker.fd_count()
     outcomes, tried, elapsed = prober.claim_tokens(infos[0], 1234, 100_000, [info_token(i) for i in infos])
     print(f"\nnon-target: {tried} tokens in {elapsed:.1f} s: {outcomes}; broker fds {baseline} -> "
@@ -1618,48 +1593,22 @@ def test_idle_leases_do_not_use_up_the_cap(tmp_path):
         assert server.stop() == 0
 
 
-def test_a_claim_and_release_heard_before_the_delivery_leave_no_holder(clean_broker, peers):
-    """Notices from two processes race: the target's CLAIMED and RELEASED may reach the
-    broker before the source's DELIVERED. The socket is then held by the source alone."""
-    target = peers()
-    token, inode = inbox_token(random.Random(7)), 0xABCDEF
-    target.tell([(P.CLAIMED, token, 0, inode), (P.RELEASED, 0, 0, inode)])
-    target.ping()               # served after the notices on the same connection: heard first
-    with raw_connect(clean_broker.socket_path) as conn:
-        raw_request(conn, P.Ping())
-        raw_send(conn, P.encode(P.Notices(records=((P.DELIVERED, token, target.pid, inode),))))
-        assert wait_for(lambda: all(e["inode"] != inode for e in status()["shared"])
-                        and all(d["token"] != token for d in status()["deposits"]))
-        raw_send(conn, P.encode(P.Notices(records=((P.RELEASED, 0, 0, inode),))))
-
-
 def test_deliveries_a_target_drops_unclaimed_leave_the_books(clean_broker, peers):
-    """A target's last WSACleanup drops what its inbox still holds, and says so (DISCARDED):
-    the broker stops listing those deliveries without waiting for the target to exit."""
+    """A target's last WSACleanup drops what its inbox still holds, and clears their ledger
+    entries: the broker stops listing those deliveries without waiting for the target to
+    exit, and their holds are given back (only the source holds the socket then)."""
     target = peers()
     s, far = ws2_pair()
     infos = [bytes(ws2.WSADuplicateSocketW(s, target.pid)) for _ in range(3)]
     assert all(went(info) == "inbox" for info in infos)
-    broker_client.notices.flush()
     assert all(listed(info_token(info)) for info in infos)
+    slot = ws2._fast[s].state._raw
+    assert slot.holders == 1 + len(infos)
     target.cleanup_and_restart()
-    assert wait_for(lambda: all(deposit_gone(info_token(info)) for info in infos))
+    assert all(deposit_gone(info_token(info)) for info in infos)
+    assert slot.holders == 1
     ws2.closesocket(s)
     far.close()
-
-
-def test_releases_never_start_a_broker(tmp_path):
-    """Notices that only release never start a broker — not even when a dead broker left
-    its socket file behind."""
-    directory = tmp_path / "run"
-    directory.mkdir(mode=0o700)
-    stale = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    stale.bind(str(directory / "broker.sock"))
-    stale.close()                                   # the file stays; nobody listens
-    with runtime_dir(directory):
-        broker_client.client().tell(P.Notices(records=((P.RELEASED, 0, 0, 1),)), start=False)
-        assert broker_client.client().sock is None
-    assert not brokers_serving(directory)
 
 
 def _autostart_child(go, conn) -> None:

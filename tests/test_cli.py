@@ -26,6 +26,7 @@ def test_demo_shows_the_documented_hand_off_in_ten_steps():
     assert {role for role, _ in roles} == {"source", "peer", "target"}
     assert len({pid for _, pid in roles}) == 3                    # three real processes
     assert "WSAEINVAL" in done.stdout                             # the info is single-use
+    assert "straight into the target's inbox" in done.stdout     # the fast path
     assert "Traceback" not in done.stderr
 
 

@@ -1,9 +1,10 @@
 """Direct delivery of duplicated sockets into the target's inbox (wsemu.spi.inbox): the
-hand-off's fast path, its fallbacks to the broker, what an inbox refuses, and the batched
-notices that keep `wsemu broker status` right.
+hand-off's fast path, its fallbacks to the broker, what an inbox refuses, and the arena
+ledgers from which `wsemu broker status` lists deliveries and holders without any process
+telling the broker of a hand-off.
 
-Targets are real processes started with 'spawn'. The broker's status is bookkeeping that
-lags by up to NoticeQueue.FLUSH_DELAY: it is polled (``wait_for``), never slept on.
+Targets are real processes started with 'spawn'. The broker reads the ledgers when asked for
+its status, so what a call did shows in the next status at once.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tests.test_broker_protocol import near_frames
 from wsemu import abi as W
 from wsemu import ws2
 from wsemu.broker import protocol as P
-from wsemu.broker.client import client, notices
+from wsemu.broker.client import client
 from wsemu.errors import WSAError
 from wsemu._native import ffi, lib
 from wsemu.spi import inbox, sharedstate
@@ -60,8 +61,6 @@ def _target_main(conn, inbox_enabled: bool) -> None:
                 result = ws2.recv(argument, 100)
             elif command == "close":
                 result = ws2.closesocket(argument)
-            elif command == "flush":
-                result = notices.flush()
             else:
                 os._exit(0)
             conn.send(("ok", result))
@@ -145,10 +144,11 @@ def test_a_duplicate_to_a_wsemu_process_goes_straight_into_its_inbox(ws, targets
     theirs = target("claim", bytes(info))
     ws2.send(server_s, b"hello")
     assert target("recv", theirs) == b"hello"
-    # The broker hears of it (one-way, batched) and lists both processes as holders.
-    assert wait_for(lambda: holders(inode_of(client_s)) == sorted([os.getpid(), target.pid]))
+    # The broker reads the slot's ledger: both processes hold the socket, nothing is in flight.
+    assert holders(inode_of(client_s)) == sorted([os.getpid(), target.pid])
+    assert all(d["token"] != token_of(info) for d in status()["deposits"])
     target("close", theirs)
-    assert wait_for(lambda: holders(inode_of(client_s)) is None)
+    assert holders(inode_of(client_s)) is None
     ws2.closesocket(client_s)
     ws2.closesocket(server_s)
 
@@ -188,12 +188,17 @@ def test_a_target_that_exits_without_claiming_frees_the_delivery(ws, targets):
     client_s, server_s = tcp_pair()
     info = ws2.WSADuplicateSocketW(client_s, target.pid)
     assert token_of(info) & inbox.DELIVERED_BIT
+    assert any(d["token"] == token_of(info) and d["target_pid"] == target.pid and d["held_by"] == "target inbox"
+               for d in status()["deposits"])
+    slot = sharedstate.arenas.own.slot(ws2._fast[client_s].state.slot)
+    assert slot.holders == 2                   # this process, and the delivery in flight
     target.exit()                              # never claimed: the kernel frees what it held
+    # The broker gives back the hold the delivery carried: status shows it gone within 1 s.
+    assert wait_for(lambda: all(d["token"] != token_of(info) for d in status()["deposits"]), timeout=1.0)
+    assert slot.holders == 1
     ws2.closesocket(client_s)                  # ... so this was the last descriptor
     assert peer_closed(server_s)
     ws2.closesocket(server_s)
-    # The broker watches the target (pidfd): its books show the delivery gone within 1 s.
-    assert wait_for(lambda: all(d["token"] != token_of(info) for d in status()["deposits"]), timeout=1.0)
 
 
 # ======================================================================================
@@ -439,21 +444,58 @@ def test_a_forked_child_has_no_inbox_of_its_parents(ws):
 
 
 # ======================================================================================
-# Notices
+# The ledger
 # ======================================================================================
-def test_notices_are_batched_and_flushed(ws, targets):
-    """A burst of hand-offs reaches the broker as batched notices; flush() sends at once."""
+def test_deliveries_are_listed_until_claimed_and_counted_beyond_the_ledgers_room(ws, targets):
+    """No process tells the broker of a hand-off: it reads the socket's slot. The first
+    WSEMU_LEDGER_DELIVERIES deliveries in flight are listed, the rest counted as unlisted."""
     target = targets()
     client_s, server_s = tcp_pair()
-    infos = [bytes(ws2.WSADuplicateSocketW(client_s, target.pid)) for _ in range(P.NOTICE_BATCH * 2 + 5)]
-    notices.flush()
-    tokens = {token_of(info) for info in infos}
-    listed = {d["token"] for d in status()["deposits"]}
-    assert tokens <= listed
+    extra = 5
+    infos = [bytes(ws2.WSADuplicateSocketW(client_s, target.pid)) for _ in range(lib.WSEMU_LEDGER_DELIVERIES + extra)]
+    assert all(token_of(info) & inbox.DELIVERED_BIT for info in infos)
+    report = status()
+    listed = {d["token"] for d in report["deposits"] if d["held_by"] == "target inbox"}
+    assert listed == {token_of(info) for info in infos[:lib.WSEMU_LEDGER_DELIVERIES]}
+    assert report["unlisted_count"] == extra
     for info in infos:
         target("close", target("claim", info))
-    target("flush")      # sent on the target's own connection: the broker reads it soon
-    assert wait_for(lambda: not tokens & {d["token"] for d in status()["deposits"]})
+    report = status()
+    assert not listed & {d["token"] for d in report["deposits"]} and report["unlisted_count"] == 0
+    assert holders(inode_of(client_s)) is None
+    ws2.closesocket(client_s)
+    ws2.closesocket(server_s)
+
+
+def test_a_forked_child_is_a_holder_and_its_crash_gives_its_hold_back(ws, targets):
+    """A child forked while a socket is shared holds it too (it has the descriptor): the
+    ledger names it. When it dies without closing (os._exit: no cleanup at all), the broker
+    gives its hold back on its next sweep, and lists only the live holders."""
+    target = targets()
+    client_s, server_s = tcp_pair()
+    theirs = target("claim", bytes(ws2.WSADuplicateSocketW(client_s, target.pid)))
+    slot = ws2._fast[client_s].state._raw
+    assert slot.holders == 2
+    report_r, report_w = os.pipe()
+    go_r, go_w = os.pipe()
+    child = os.fork()
+    if child == 0:                                    # the child: report, then die uncleanly
+        os.close(go_w)
+        os.write(report_w, b"%d" % slot.holders)
+        os.read(go_r, 1)                              # (EOF once the parent has looked)
+        os._exit(0)
+    os.close(report_w)
+    os.close(go_r)
+    try:
+        assert int(os.read(report_r, 16)) == 3
+        assert holders(inode_of(client_s)) == sorted([os.getpid(), target.pid, child])
+    finally:
+        os.close(go_w)                                # the child's read returns: it exits
+        os.close(report_r)
+        os.waitpid(child, 0)
+    assert wait_for(lambda: holders(inode_of(client_s)) == sorted([os.getpid(), target.pid]), timeout=3.0)
+    assert slot.holders == 2
+    target("close", theirs)
     ws2.closesocket(client_s)
     ws2.closesocket(server_s)
 
@@ -474,10 +516,40 @@ def test_connections_to_targets_that_have_gone_are_closed_when_a_new_one_is_reac
 # The C reader (wsemu_inbox_drain) takes exactly the Delivery frames the protocol module
 # decodes for an inbox, and closes everything else
 # ---------------------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 2**64 - 1), st.booleans())
+def test_the_c_sender_sends_what_encode_makes_of_a_delivery(token, slot, arena, with_arena):
+    """wsemu_inbox_send's frame is the protocol module's Delivery, byte for byte, with the
+    socket (and the arena's memfd when asked) as its descriptors."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    read_end, write_end = os.pipe()
+    try:
+        assert lib.wsemu_inbox_send(ours.fileno(), read_end, write_end if with_arena else -1, token, slot, arena) == 0
+        data, ancillary, flags, _ = theirs.recvmsg(64, socket.CMSG_SPACE(3 * 4))
+        fds = array.array("i")
+        for level, kind, payload in ancillary:
+            assert (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+            fds.frombytes(payload)
+        try:
+            assert not flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) and len(fds) == 1 + with_arena
+            message = P.Delivery(fds=tuple(fds), token=token, slot=slot, arena=arena)
+            assert data == P.encode(message) and P.decode(data, tuple(fds), expect=P.INBOX) == message
+            assert [os.fstat(fd).st_ino for fd in fds] == [os.fstat(fd).st_ino for fd in (read_end, write_end)][:len(fds)]
+        finally:
+            for fd in fds:
+                os.close(fd)
+    finally:
+        ours.close()
+        theirs.close()
+        os.close(read_end)
+        os.close(write_end)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(near_frames(), st.binary(max_size=40),
-                 st.builds(P.encode_delivery, st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
-                           st.integers(0, 2**64 - 1))),
+                 st.builds(lambda token, slot, arena: P.encode(P.Delivery(fds=(0,), token=token, slot=slot,
+                                                                           arena=arena)),
+                           st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 2**64 - 1))),
        st.integers(0, 3))
 def test_the_c_reader_accepts_exactly_what_decode_accepts_on_an_inbox(packet, nfds):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_NONBLOCK)

@@ -84,6 +84,11 @@ def _copy_fields(clone: "WSAPROTOCOL_INFOW", src: "WSAPROTOCOL_INFOW") -> None:
 _PARSE_CACHE = 256
 _GUIDS: dict[bytes, uuid.UUID] = {}
 _NAMES: dict[bytes, str] = {}
+# bytes(info) by every field but dwProviderReserved, which is patched in: the structures a
+# process serialises are a few catalog entries, each with ever new tokens (duplication).
+_read_unreserved = operator.attrgetter(*(name for name in _SLOTS if name != "dwProviderReserved"))
+_RESERVED_AT = ffi.offsetof("WSAPROTOCOL_INFOW", "dwProviderReserved")
+_PACKED: dict[tuple, bytes] = {}
 
 
 class WSAPROTOCOL_INFOW:
@@ -106,7 +111,7 @@ class WSAPROTOCOL_INFOW:
             setattr(self, name, value)
 
     # -- conversions ---------------------------------------------------------------------
-    def _pack(self, shape: struct.Struct, text: bytes) -> bytes:
+    def _pack(self, shape: struct.Struct, text: bytes, reserved: int) -> bytes:
         chain = self.ProtocolChain
         m = 0xFFFFFFFF
         return shape.pack(
@@ -116,15 +121,26 @@ class WSAPROTOCOL_INFOW:
             self.iVersion & m, self.iAddressFamily & m, self.iMaxSockAddr & m, self.iMinSockAddr & m,
             self.iSocketType & m, self.iProtocol & m, self.iProtocolMaxOffset & m,
             self.iNetworkByteOrder & m, self.iSecurityScheme & m, self.dwMessageSize & m,
-            self.dwProviderReserved & m, text)
+            reserved & m, text)
 
     def __bytes__(self) -> bytes:
-        # At most WSAPROTOCOL_LEN UTF-16 units; the struct pads the rest (and the NUL) with 0.
-        return self._pack(_INFOW_PACK, self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("utf-16-le")[: 2 * lib.WSAPROTOCOL_LEN])
+        chain = self.ProtocolChain
+        key = (_read_unreserved(self), chain.ChainLen, tuple(chain.ChainEntries))
+        packed = _PACKED.get(key)
+        if packed is None:
+            # At most WSAPROTOCOL_LEN UTF-16 units; the struct pads the rest (and the NUL) with 0.
+            text = self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("utf-16-le")[: 2 * lib.WSAPROTOCOL_LEN]
+            packed = self._pack(_INFOW_PACK, text, 0)
+            if len(_PACKED) >= _PARSE_CACHE:
+                _PACKED.clear()
+            _PACKED[key] = packed
+        return (packed[:_RESERVED_AT] + (self.dwProviderReserved & 0xFFFFFFFF).to_bytes(4, "little")
+                + packed[_RESERVED_AT + 4:])
 
     def to_ansi_bytes(self) -> bytes:
         """The 372-byte WSAPROTOCOL_INFOA form (szProtocol as 8-bit text)."""
-        return self._pack(_INFOA_PACK, self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("latin-1", "replace"))
+        return self._pack(_INFOA_PACK, self.szProtocol[: lib.WSAPROTOCOL_LEN].encode("latin-1", "replace"),
+                          self.dwProviderReserved)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> "WSAPROTOCOL_INFOW":

@@ -45,12 +45,14 @@ def _broker_status(args: argparse.Namespace) -> int:
           + (f" (first {len(deposits)} listed)" if len(deposits) < report.get("deposit_count", 0) else ""))
     for d in deposits:
         print(f"  token {d['token']:#010x}  socket inode {d['inode']}  from pid {d['source_pid']}"
-              f" for pid {d['target_pid']}  uid {d['uid']}  waiting {d['age_s']:.1f} s")
+              f" for pid {d['target_pid']}  uid {d['uid']}  waiting {d['age_s']:.1f} s  ({d['held_by']})")
     shared = report["shared"]
     print(f"shared sockets: {report.get('shared_count', len(shared))}"
           + (f" (first {len(shared)} listed)" if len(shared) < report.get("shared_count", 0) else ""))
     for s in shared:
         print(f"  socket inode {s['inode']}  held by pids {', '.join(map(str, s['holders']))}")
+    if report.get("unlisted_count"):
+        print(f"holds beyond the ledgers' room (counted, not listed): {report['unlisted_count']}")
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 from wsemu import ws2
 from wsemu.errors import WSAError, error_name
+from wsemu.spi import inbox
 
 _NAMES = {
     ("af", ws2.AF_INET): "AF_INET", ("type", ws2.SOCK_STREAM): "SOCK_STREAM",
@@ -111,7 +112,7 @@ def target(conn) -> None:
     conn.send(os.getpid())
     data = conn.recv()                               # (7)
     n.step("7", f"the target receives the {len(data)}-byte WSAPROTOCOL_INFOW")
-    n.step("8", "the target calls WSASocket with it (WSPSocket redeems the token at the broker)")
+    n.step("8", "the target calls WSASocket with it (WSPSocket redeems the token, once)")
     fpi = ws2.FROM_PROTOCOL_INFO
     s = n.call("WSASocketW", fpi, fpi, fpi, data, 0, 0, shown=("fpi", "fpi", "fpi"))
     n.call("WSASocketW", fpi, fpi, fpi, data, 0, 0, shown=("fpi", "fpi", "fpi"),
@@ -165,8 +166,11 @@ def _source(n: Narrator, peer_conn, target_conn, processes) -> int:
     target_conn.send("your pid?")
     pid = target_conn.recv()
     n.step("4", f"the source receives the target's process id {pid}")
-    n.step("5", "the source calls WSADuplicateSocket (the socket is deposited at the broker)")
+    n.step("5", "the source calls WSADuplicateSocket")
     info = n.call("WSADuplicateSocketW", s, pid)
+    travelled = ("sent straight into the target's inbox" if inbox.is_delivered(info.dwProviderReserved)
+                 else "deposited at the broker (the target has no inbox)")
+    n.step("5", f"the socket was {travelled}; the token names it")
     n.step("6", "the source sends the WSAPROTOCOL_INFOW bytes to the target")
     target_conn.send(bytes(info))
     if target_conn.recv() != "talked":

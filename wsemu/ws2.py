@@ -183,8 +183,6 @@ def WSACleanup() -> None:
     _inbox.inbox.release()                      # unclaimed deliveries go, like self-duplicates
     _inbox.outbox.release()
     _sharedstate.arenas.release()               # (unmapped once no socket uses it)
-    from wsemu.broker.client import notices
-    notices.flush()                             # the broker's status hears it all now
     set_last_error(0)
 
 
@@ -286,7 +284,9 @@ def _create(af: object, type_: object, protocol: object, info: object, g: object
     if not (af.__class__ is type_.__class__ is protocol.__class__ is g.__class__ is flags.__class__ is int):
         for value in (af, type_, protocol, g, flags):
             _int(value, W.WSAEINVAL)                  # (bool and int subclasses refused)
-    af, type_, protocol = _to_int32(af), _to_int32(type_), _to_int32(protocol)
+    if not (_INT32_MIN <= af <= _INT32_MAX and _INT32_MIN <= type_ <= _INT32_MAX
+            and _INT32_MIN <= protocol <= _INT32_MAX):
+        af, type_, protocol = _to_int32(af), _to_int32(type_), _to_int32(protocol)
     if info.__class__ is bytes or isinstance(info, (bytes, bytearray, memoryview)):
         if len(info) != W.WSAPROTOCOL_INFOW_SIZE:
             raise WSAError(W.WSAEFAULT)
@@ -308,6 +308,9 @@ def _create(af: object, type_: object, protocol: object, info: object, g: object
     s = _provider_table(entry).WSPSocket(af, type_, protocol, passed, g, flags)
     set_last_error(0)
     return _track(s)
+
+
+_INT32_MIN, _INT32_MAX = -0x80000000, 0x7FFFFFFF
 
 
 def _to_int32(value: int) -> int:

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wsemu_native.h"
@@ -67,11 +68,11 @@ int wsemu_arena_unmap(void *arena)
 }
 
 /* Slot ``slot`` of a mapped arena, if in range and in use (a delivery names a slot: one
- * outside the arena, or never allocated, is refused). */
+ * outside the arena, the header, or one never allocated, is refused). */
 wsemu_shared_state *wsemu_arena_slot(void *arena, uint32_t slot)
 {
     wsemu_shared_state *state;
-    if (slot >= WSEMU_ARENA_SLOTS)
+    if (slot == 0 || slot >= WSEMU_ARENA_SLOTS)
         return NULL;
     state = (wsemu_shared_state *)((char *)arena + (size_t)slot * WSEMU_SLOT_SIZE);
     if (__atomic_load_n(&state->magic, __ATOMIC_ACQUIRE) != WSEMU_STATE_MAGIC
@@ -80,18 +81,26 @@ wsemu_shared_state *wsemu_arena_slot(void *arena, uint32_t slot)
     return state;
 }
 
-/* Take a free slot (holders 0 -> 1, then zeroed and stamped), searching from ``hint``; its
- * index, or -1 when the arena is full. Any process that maps the arena may allocate. */
-int32_t wsemu_slot_alloc(void *arena, uint32_t hint)
+static wsemu_shared_state *slot_at(void *arena, uint32_t slot)
 {
-    for (uint32_t n = 0; n < WSEMU_ARENA_SLOTS; n++) {
-        uint32_t slot = (hint + n) % WSEMU_ARENA_SLOTS;
-        wsemu_shared_state *state = (wsemu_shared_state *)((char *)arena + (size_t)slot * WSEMU_SLOT_SIZE);
+    return (wsemu_shared_state *)((char *)arena + (size_t)slot * WSEMU_SLOT_SIZE);
+}
+
+/* Take a free slot (holders 0 -> 1, then zeroed and stamped, with ``pid`` as its first
+ * holder in the ledger), searching from ``hint``; its index, or -1 when the arena is full.
+ * Any process that maps the arena may allocate. */
+int32_t wsemu_slot_alloc(void *arena, uint32_t hint, int32_t pid)
+{
+    for (uint32_t n = 0; n < WSEMU_ARENA_SLOTS - 1; n++) {
+        uint32_t slot = 1 + (hint + n) % (WSEMU_ARENA_SLOTS - 1);    /* (slot 0: the header) */
+        wsemu_shared_state *state = slot_at(arena, slot);
         uint32_t free_ = 0;
         if (__atomic_load_n(&state->holders, __ATOMIC_RELAXED) != 0)
             continue;
-        if (__atomic_compare_exchange_n(&state->holders, &free_, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        /* SEQ_CST: against wsemu_arena_unregister (see wsemu_arena_registered). */
+        if (__atomic_compare_exchange_n(&state->holders, &free_, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
             memset((char *)state + 2 * sizeof(uint32_t), 0, WSEMU_SLOT_SIZE - 2 * sizeof(uint32_t));
+            __atomic_store_n(&state->holder_pids[0], pid, __ATOMIC_RELEASE);
             __atomic_store_n(&state->magic, WSEMU_STATE_MAGIC, __ATOMIC_RELEASE);
             return (int32_t)slot;
         }
@@ -99,11 +108,152 @@ int32_t wsemu_slot_alloc(void *arena, uint32_t hint)
     return -1;
 }
 
+/* The first slot in use at or after ``from`` (the broker walking an arena), or -1. */
+int32_t wsemu_arena_next(void *arena, uint32_t from)
+{
+    for (uint32_t slot = from ? from : 1; slot < WSEMU_ARENA_SLOTS; slot++)
+        if (wsemu_arena_slot(arena, slot) != NULL)
+            return (int32_t)slot;
+    return -1;
+}
+
+/* Whether a broker reads this arena. A process that has just taken a slot asks, and
+ * registers the arena when none does. With wsemu_arena_unregister (the broker letting go of
+ * an arena with no slot in use) this is Dekker's pattern, all SEQ_CST: the broker clears
+ * the flag, then looks for slots in use; the process takes its slot, then reads the flag.
+ * Either the broker sees the new slot and keeps the arena, or the process sees the flag
+ * cleared and registers again — never neither. */
+int wsemu_arena_registered(void *arena)
+{
+    return (int)__atomic_load_n(&((wsemu_arena_header *)arena)->registered, __ATOMIC_SEQ_CST);
+}
+
+void wsemu_arena_set_registered(void *arena)
+{
+    __atomic_store_n(&((wsemu_arena_header *)arena)->registered, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The broker lets go of an arena, if no slot is in use: 1 (unmap it), else 0 (keep it). */
+int wsemu_arena_unregister(void *arena)
+{
+    __atomic_store_n(&((wsemu_arena_header *)arena)->registered, 0, __ATOMIC_SEQ_CST);
+    for (uint32_t slot = 1; slot < WSEMU_ARENA_SLOTS; slot++)
+        if (__atomic_load_n(&slot_at(arena, slot)->holders, __ATOMIC_SEQ_CST) != 0) {
+            wsemu_arena_set_registered(arena);
+            return 0;
+        }
+    return 1;
+}
+
 /* Add ``delta`` (+1 a holder or a delivery in flight, -1 one gone); the new count. At 0 the
- * slot is free for the next socket. */
+ * slot is free for the next socket. Holds made this way are not in the ledger. */
 uint32_t wsemu_slot_hold(wsemu_shared_state *state, int32_t delta)
 {
     return __atomic_add_fetch(&state->holders, (uint32_t)delta, __ATOMIC_ACQ_REL);
+}
+
+/* Clear a ledger word that holds ``expected`` (one winner when several try); 1 if we did. */
+static int ledger_clear(void *word, uint32_t expected)
+{
+    return __atomic_compare_exchange_n((uint32_t *)word, &expected, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Process ``pid`` holds the socket from now on: one hold, listed under its pid. The hold is
+ * taken before the entry is written, so an entry (what the broker gives back for a dead
+ * process) never stands for a hold that was not taken. */
+uint32_t wsemu_slot_join(wsemu_shared_state *state, int32_t pid)
+{
+    uint32_t count = wsemu_slot_hold(state, 1);
+    for (int i = 0; i < WSEMU_LEDGER_HOLDERS; i++) {
+        int32_t free_ = 0;
+        if (__atomic_compare_exchange_n(&state->holder_pids[i], &free_, pid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            break;
+    }
+    return count;
+}
+
+/* Process ``pid`` lets go (its last descriptor of the socket closed): its entry, then its
+ * hold; the new count. */
+uint32_t wsemu_slot_leave(wsemu_shared_state *state, int32_t pid)
+{
+    for (int i = 0; i < WSEMU_LEDGER_HOLDERS; i++)
+        if (ledger_clear(&state->holder_pids[i], (uint32_t)pid))
+            break;
+    return wsemu_slot_hold(state, -1);
+}
+
+/* List a delivery in flight (its hold already taken): 1, or 0 when the ledger is full. The
+ * entry is reserved (BUSY) before it is filled in, so a reader never takes a half-written
+ * one for a delivery to somebody else. */
+int wsemu_slot_send(wsemu_shared_state *state, uint32_t token, int32_t target_pid, int32_t source_pid)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    for (int i = 0; i < WSEMU_LEDGER_DELIVERIES; i++) {
+        wsemu_ledger_delivery *entry = &state->deliveries[i];
+        uint32_t free_ = 0;
+        if (!__atomic_compare_exchange_n(&entry->token, &free_, WSEMU_LEDGER_BUSY, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            continue;
+        entry->target_pid = target_pid;
+        entry->source_pid = source_pid;
+        entry->sent_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+        __atomic_store_n(&entry->token, token, __ATOMIC_RELEASE);
+        return 1;
+    }
+    return 0;
+}
+
+static int ledger_clear_delivery(wsemu_shared_state *state, uint32_t token, int *found)
+{
+    for (int i = 0; i < WSEMU_LEDGER_DELIVERIES; i++) {
+        if (__atomic_load_n(&state->deliveries[i].token, __ATOMIC_ACQUIRE) != token)
+            continue;
+        *found = 1;
+        if (ledger_clear(&state->deliveries[i].token, token))
+            return 1;
+    }
+    return 0;
+}
+
+/* The source takes back a listed delivery that did not leave: 1 if its hold is still the
+ * source's, 0 if the broker gave it back meanwhile (the target died). */
+int wsemu_slot_unsend(wsemu_shared_state *state, uint32_t token)
+{
+    int found = 0;
+    return ledger_clear_delivery(state, token, &found);
+}
+
+/* A delivery's hold is given back (claimed by a process that holds the socket already —
+ * the claimer joins first otherwise — or dropped unclaimed): its entry, then its hold; the
+ * new count. A delivery the ledger had no room for has no entry, and still its hold. */
+uint32_t wsemu_slot_settle(wsemu_shared_state *state, uint32_t token)
+{
+    int found = 0;
+    if (token > WSEMU_LEDGER_BUSY && !ledger_clear_delivery(state, token, &found) && found)
+        return __atomic_load_n(&state->holders, __ATOMIC_ACQUIRE);   /* someone else gave it back */
+    return wsemu_slot_hold(state, -1);
+}
+
+/* Give back what a dead process held here — its holder entries and the deliveries in flight
+ * to it (the kernel closed those with its inbox) — one hold per entry; how many. Only for a
+ * process known to have exited: a live one's entries are its own to clear. */
+int wsemu_slot_forget_pid(wsemu_shared_state *state, int32_t pid)
+{
+    int released = 0;
+    if (pid <= 0)
+        return 0;                     /* no process: a free holder entry reads 0 */
+    for (int i = 0; i < WSEMU_LEDGER_HOLDERS; i++)
+        if (ledger_clear(&state->holder_pids[i], (uint32_t)pid))
+            released++;
+    for (int i = 0; i < WSEMU_LEDGER_DELIVERIES; i++) {
+        wsemu_ledger_delivery *entry = &state->deliveries[i];
+        uint32_t token = __atomic_load_n(&entry->token, __ATOMIC_ACQUIRE);
+        if (token > WSEMU_LEDGER_BUSY && entry->target_pid == pid && ledger_clear(&entry->token, token))
+            released++;
+    }
+    if (released)
+        wsemu_slot_hold(state, -released);
+    return released;
 }
 
 /* A delivery that will never be claimed gives its slot back (the broker, dropping a deposit):
@@ -123,6 +273,16 @@ int wsemu_arena_release(int memfd, uint32_t slot)
     }
     wsemu_arena_unmap(arena);
     return rc;
+}
+
+/* wsemu_slot_forget_pid over every slot in use of an arena (the broker, when ``pid`` has
+ * exited); the holds given back. */
+int wsemu_arena_forget_pid(void *arena, int32_t pid)
+{
+    int released = 0;
+    for (int32_t slot = wsemu_arena_next(arena, 0); slot >= 0; slot = wsemu_arena_next(arena, (uint32_t)slot + 1))
+        released += wsemu_slot_forget_pid(slot_at(arena, (uint32_t)slot), pid);
+    return released;
 }
 
 /* ---- The inbox (wsemu.spi.inbox) ------------------------------------------------------- */
@@ -214,6 +374,38 @@ static int read_sender(int epfd, int conn, uint32_t uid, wsemu_inbox_record *out
     close_fds(fds, nfds);             /* EOF, an error, or a frame that is not a Delivery */
     forget_sender(epfd, conn, out);
     return 1;
+}
+
+/* Send a Delivery frame with the socket (and, the first time a connection names the arena,
+ * the arena's memfd: arena_fd >= 0) to a target's inbox, without waiting: 0, or -errno
+ * (EAGAIN: its queue is full). The hand-off's one system call, in one native call. */
+int wsemu_inbox_send(int conn, int sock_fd, int arena_fd, uint32_t token, uint32_t slot, uint64_t arena)
+{
+    struct delivery_frame frame = { WSEMU_WIRE_MAGIC, WSEMU_WIRE_VERSION, WSEMU_WIRE_DELIVERY,
+                                    sizeof frame, token, slot, arena };
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    int fds[2] = { sock_fd, arena_fd };
+    int nfds = arena_fd >= 0 ? 2 : 1;
+    struct iovec iov = { &frame, sizeof frame };
+    struct msghdr msg;
+    struct cmsghdr *cmsg;
+    memset(&msg, 0, sizeof msg);
+    memset(&control, 0, sizeof control);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+    cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+    memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
+    if (sendmsg(conn, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        return -errno;
+    return 0;
 }
 
 /* Accept waiting senders (this user's or root's processes; others are closed at once) and

@@ -7,10 +7,30 @@
  * an *arena* — a memfd of WSEMU_ARENA_SLOTS slots that the process which first shared the
  * socket made, and that every process holding a descriptor of it maps once, whatever number
  * of its sockets live there. Plain fields: readers and writers in different processes race
- * like threads of one process would; only ``holders`` is atomic. */
-#define WSEMU_STATE_MAGIC 0x57535332   /* "WSS2": this layout */
-#define WSEMU_SLOT_SIZE 512            /* room for the event state of a later layout */
+ * like threads of one process would; ``holders`` and the ledger are atomic.
+ *
+ * The ledger says who the holds are: each entry stands for exactly one hold (a holder pid, or
+ * a delivery in flight to a target pid), so the broker can list shared sockets and deliveries
+ * by reading arenas, and give back what a process that died held (wsemu_slot_forget_pid)
+ * without any process telling it per hand-off. Holds beyond the ledger's room are counted,
+ * not listed. */
+#define WSEMU_STATE_MAGIC 0x57535333   /* "WSS3": this layout */
+#define WSEMU_SLOT_SIZE 1024           /* room for the event state of a later layout */
 #define WSEMU_ARENA_SLOTS 4096
+#define WSEMU_LEDGER_HOLDERS 16
+#define WSEMU_LEDGER_DELIVERIES 24
+#define WSEMU_LEDGER_BUSY 1            /* a delivery entry being filled in (never a token) */
+/* Slot 0 of an arena is its header, never a socket's state. */
+typedef struct wsemu_arena_header {
+    uint32_t registered;         /* 1 while a broker reads the arena (wsemu_arena_unregister) */
+} wsemu_arena_header;
+typedef struct wsemu_ledger_delivery {
+    uint32_t token;              /* 0: free; WSEMU_LEDGER_BUSY: being written */
+    int32_t  target_pid;
+    int32_t  source_pid;
+    uint32_t unused;
+    int64_t  sent_ns;            /* CLOCK_MONOTONIC */
+} wsemu_ledger_delivery;
 typedef struct wsemu_shared_state {
     uint32_t magic;
     uint32_t holders;            /* processes holding the socket + deliveries in flight; 0: free */
@@ -37,6 +57,8 @@ typedef struct wsemu_shared_state {
     uint8_t  nonblocking;
     uint16_t connect_target_len; /* a Windows SOCKADDR, 0: none */
     uint8_t  connect_target[28];
+    int32_t  holder_pids[WSEMU_LEDGER_HOLDERS];                /* 0: free entry */
+    wsemu_ledger_delivery deliveries[WSEMU_LEDGER_DELIVERIES];
 } wsemu_shared_state;
 
 /* One delivery (or sender change) read from a process's inbox (wsemu.spi.inbox). */
@@ -54,16 +76,28 @@ typedef struct wsemu_inbox_record {
 #define WSEMU_INBOX_GONE 3
 /* The Delivery frame (wsemu.broker.protocol: header <HBBI, then token, slot, arena). */
 #define WSEMU_WIRE_MAGIC 0x5357
-#define WSEMU_WIRE_VERSION 3
+#define WSEMU_WIRE_VERSION 4
 #define WSEMU_WIRE_DELIVERY 13
 #define WSEMU_WIRE_DELIVERY_SIZE 24
 
 void *wsemu_arena_map(int memfd, uint64_t *inode);
 int wsemu_arena_unmap(void *arena);
 wsemu_shared_state *wsemu_arena_slot(void *arena, uint32_t slot);
-int32_t wsemu_slot_alloc(void *arena, uint32_t hint);
+int32_t wsemu_slot_alloc(void *arena, uint32_t hint, int32_t pid);
+int32_t wsemu_arena_next(void *arena, uint32_t from);
+int wsemu_arena_registered(void *arena);
+void wsemu_arena_set_registered(void *arena);
+int wsemu_arena_unregister(void *arena);
 uint32_t wsemu_slot_hold(wsemu_shared_state *state, int32_t delta);
+uint32_t wsemu_slot_join(wsemu_shared_state *state, int32_t pid);
+uint32_t wsemu_slot_leave(wsemu_shared_state *state, int32_t pid);
+int wsemu_slot_send(wsemu_shared_state *state, uint32_t token, int32_t target_pid, int32_t source_pid);
+int wsemu_slot_unsend(wsemu_shared_state *state, uint32_t token);
+uint32_t wsemu_slot_settle(wsemu_shared_state *state, uint32_t token);
+int wsemu_slot_forget_pid(wsemu_shared_state *state, int32_t pid);
+int wsemu_arena_forget_pid(void *arena, int32_t pid);
 int wsemu_arena_release(int memfd, uint32_t slot);
+int wsemu_inbox_send(int conn, int sock_fd, int arena_fd, uint32_t token, uint32_t slot, uint64_t arena);
 int wsemu_inbox_drain(int epfd, int listener, uint32_t uid, wsemu_inbox_record *out, int max);
 int wsemu_install_wake_signal(int signo);
 int wsemu_disconnect(int fd);

@@ -12,8 +12,6 @@ no descriptor left for a received socket → WSAEMFILE; the broker's own refusal
 """
 from __future__ import annotations
 
-import atexit
-import collections
 import fcntl
 import os
 import socket
@@ -22,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Callable
 
 from wsemu import abi as W
 from wsemu import runtime
@@ -32,6 +31,10 @@ from wsemu.errors import WSAError
 REPLY_TIMEOUT = 10.0
 START_TIMEOUT = 10.0
 IDLE_EXIT = 60.0          # a broker started on demand leaves when nobody needs it
+
+# Called with a send function on every new connection to a broker (which may be a new one:
+# what the last one was told died with it) — wsemu.spi.sharedstate registers its arenas.
+on_connect: list[Callable[[Callable[[P.Message], None]], None]] = []
 
 
 class BrokerClient:
@@ -67,15 +70,11 @@ class BrokerClient:
                         raise WSAError(W.WSAENETDOWN) from None
             raise AssertionError("unreachable")
 
-    def tell(self, message: P.Message, start: bool = True) -> None:
-        """A one-way message, connecting (and, if ``start``, starting the broker) if need be.
-        Best effort: what it reports is bookkeeping, so a failure is not the caller's."""
+    def tell(self, message: P.Message) -> None:
+        """A one-way message, connecting (and starting the broker) if need be. Best effort:
+        what it reports is bookkeeping, so a failure is not the caller's."""
         with self.lock:
             try:
-                if self.sock is None and not start:
-                    self.sock = _try_connect(runtime.runtime_dir() / runtime.BROKER_SOCKET)
-                    if self.sock is None:
-                        return             # no broker serving: nobody to tell
                 _send(self._connected(), message)
             except (OSError, WSAError):
                 self._disconnect()
@@ -106,7 +105,10 @@ class BrokerClient:
 
     def _connected(self) -> socket.socket:
         if self.sock is None:
-            self.sock = _connect_or_start()
+            sock = _connect_or_start()
+            for hook in on_connect:
+                hook(lambda message: _send(sock, message))
+            self.sock = sock
         return self.sock
 
     def _disconnect(self) -> None:
@@ -220,78 +222,6 @@ def start_broker(directory) -> None:
 
 
 # ======================================================================================
-class NoticeQueue:
-    """What the broker is told for its status only — a socket delivered straight into an
-    inbox, a delivery claimed, a shared socket's last descriptor in this process closed —
-    batched: one Notices frame per NOTICE_BATCH records or per FLUSH_DELAY, whichever comes
-    first, sent by a flusher thread so no socket call waits for it. The price is that
-    `wsemu broker status` lags by up to FLUSH_DELAY; the pidfd watch still frees what a
-    process that exits before its notices leave held."""
-
-    FLUSH_DELAY = 0.02
-
-    def __init__(self) -> None:
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)   # the parent's notices are the parent's
-
-    def _reset(self) -> None:
-        self.records: collections.deque[tuple[int, int, int, int]] = collections.deque()
-        self.pending = threading.Event()     # set: records may be waiting (clear: flusher may sleep)
-        self.full = threading.Event()        # set: a whole batch is waiting
-        self.sending = threading.Lock()
-        self.starting = threading.Lock()
-        self.flusher: threading.Thread | None = None
-
-    def post(self, kind: int, token: int, pid: int, inode: int) -> None:
-        # On the hand-off's path, so no lock: deque.append is atomic, and the flusher is
-        # woken only when it may be asleep.
-        records = self.records
-        records.append((kind, token, pid, inode))
-        if not self.pending.is_set():
-            self._wake()
-        if len(records) >= P.NOTICE_BATCH and not self.full.is_set():
-            self.full.set()
-
-    def _wake(self) -> None:
-        if self.flusher is None:
-            with self.starting:
-                if self.flusher is None:
-                    self.flusher = threading.Thread(target=self._run, name="wsemu-notices", daemon=True)
-                    self.flusher.start()
-        self.pending.set()
-
-    def flush(self) -> None:
-        """Send everything queued now (the last WSACleanup, exit, tests); on return, every
-        notice posted before the call has been sent (by this call or the flusher's)."""
-        with self.sending:             # (held by the flusher while it sends what it took)
-            records = []
-            try:
-                while True:
-                    records.append(self.records.popleft())
-            except IndexError:
-                pass
-            self._send(records)
-
-    def _send(self, records) -> None:
-        for first in range(0, len(records), P.NOTICE_BATCH):
-            batch = tuple(records[first:first + P.NOTICE_BATCH])
-            # Releases alone never start a broker: without one there is nothing to release.
-            client().tell(P.Notices(records=batch), start=any(r[0] != P.RELEASED for r in batch))
-
-    def _run(self) -> None:
-        while True:
-            self.pending.wait()
-            self.full.wait(self.FLUSH_DELAY)    # let a burst gather into one frame
-            # Cleared before the queue is emptied: a record posted from here on either is
-            # taken by this flush or sets ``pending`` again for the next.
-            self.pending.clear()
-            self.full.clear()
-            self.flush()
-
-
-notices = NoticeQueue()
-atexit.register(notices.flush)
-
 _client: BrokerClient | None = None
 _client_lock = threading.Lock()
 

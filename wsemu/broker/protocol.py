@@ -7,12 +7,11 @@ uid written in a payload.
 
 A frame is an 8-byte header and a payload, little-endian::
 
-    magic u16 = 0x5357 ("WS")   version u8 = 3   type u8   length u32 (header + payload)
+    magic u16 = 0x5357 ("WS")   version u8 = 4   type u8   length u32 (header + payload)
 
 ``length`` must equal the packet's size and stay within MAX_FRAME. Each message type has a
-fixed payload layout (``_LAYOUTS``) — or a bounded variable one: the status report's UTF-8
-JSON text, a batch of fixed-size notice records — and the exact numbers of descriptors it may
-carry (``_FDS``).
+fixed payload layout (``_LAYOUTS``) — or, for the status report, bounded UTF-8 JSON text —
+and the exact numbers of descriptors it may carry (``_FDS``).
 
 The same frames travel between processes: a Delivery goes from the duplicating process
 straight into the target's inbox (wsemu.spi.inbox), never through the broker. ``decode``
@@ -27,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 MAGIC = 0x5357
-VERSION = 3
+VERSION = 4
 LEASE_BATCH = 32                # tokens a Leased reply carries (unused slots are 0)
 HEADER = struct.Struct("<HBBI")
 MAX_FRAME = 64 * 1024
-MAX_REQUEST = 2048              # the longest request is a full Notices batch; longer is hostile
+MAX_REQUEST = 2048              # requests are a few dozen bytes; anything this long is hostile
 MAX_FDS = 2                     # the most any message carries (socket + its state's arena)
 
 
@@ -91,26 +90,13 @@ class Delivery(Message):
     arena: int = 0
 
 
-# What a Notices record says happened (kind, token, pid, inode).
-DELIVERED = 1     # a socket went straight into process ``pid``'s inbox under ``token``
-CLAIMED = 2       # this process claimed the delivery ``token`` (pid unused)
-RELEASED = 3      # this process closed its last descriptor of the shared socket ``inode``
-DISCARDED = 4     # this process dropped the delivery ``token`` unclaimed (its last WSACleanup)
-NOTICE_KINDS = frozenset((DELIVERED, CLAIMED, RELEASED, DISCARDED))
-NOTICE = struct.Struct("<BxxxIIQ")
-NOTICE_BATCH = 64
-assert HEADER.size + NOTICE.size * NOTICE_BATCH <= MAX_REQUEST
-
-
 @dataclass(slots=True)
-class Notices(Message):
-    """client → broker, no reply: what this process did with shared sockets that the broker
-    did not see — deliveries into other processes' inboxes, claims of them, last closes — so
-    that it knows which sockets are shared and `wsemu broker status` can list them. Batched
-    and sent off the hand-off's path (wsemu.broker.client.NoticeQueue): bookkeeping, never
-    something a call waits for."""
-    TYPE: ClassVar[int] = 14
-    records: tuple[tuple[int, int, int, int], ...] = ()
+class Register(Message):
+    """client → broker, no reply: this process made the arena fds[0] (wsemu.spi.sharedstate).
+    Its slots' ledgers say which processes hold which shared sockets and which deliveries
+    are in flight to whom: the broker reads them for its status, and gives back what a
+    process that died held. Sent once per arena and broker: nothing per hand-off."""
+    TYPE: ClassVar[int] = 15
 
 
 @dataclass(slots=True)
@@ -158,11 +144,11 @@ class Error(Message):
     code: int = 0
 
 
-# The payload layout of each message type (None: variable — the status report's JSON text,
-# a list of notice records), and the descriptors it carries.
+# The payload layout of each message type (None: variable — the status report's JSON
+# text), and the descriptors it carries.
 _TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in
                                     (Deposit, Claim, Claimed, Status, StatusReport,
-                                     Ping, Pong, Error, Lease, Leased, Delivery, Notices)}
+                                     Ping, Pong, Error, Lease, Leased, Delivery, Register)}
 _LAYOUTS: dict[type[Message], tuple[str, tuple[str, ...]] | None] = {
     Deposit: ("III", ("token", "target_pid", "slot")),
     Lease: ("", ()),
@@ -172,20 +158,20 @@ _LAYOUTS: dict[type[Message], tuple[str, tuple[str, ...]] | None] = {
     Claimed: ("I", ("slot",)),
     Status: ("", ()),
     StatusReport: None,
-    Notices: None,
+    Register: ("", ()),
     Ping: ("", ()),
     Pong: ("I", ("broker_pid",)),
     Error: ("I", ("code",)),
 }
 # The descriptor counts each type may carry (a Delivery names an arena passed before: no fd).
-_FDS: dict[type[Message], tuple[int, ...]] = {Deposit: (2,), Claimed: (2,), Delivery: (1, 2)}
+_FDS: dict[type[Message], tuple[int, ...]] = {Deposit: (2,), Claimed: (2,), Delivery: (1, 2), Register: (1,)}
 # Whole frames (header + payload) as one precompiled struct per fixed-layout type.
 _FRAMES: dict[type[Message], tuple[struct.Struct, tuple[str, ...]]] = {
     cls: (struct.Struct("<HBBI" + layout[0]), layout[1])
     for cls, layout in _LAYOUTS.items() if layout is not None
 }
 
-REQUESTS = frozenset((Deposit, Claim, Status, Ping, Lease, Notices))
+REQUESTS = frozenset((Deposit, Claim, Status, Ping, Lease, Register))
 INBOX = frozenset((Delivery,))   # what an inbox accepts
 REPLIES = frozenset((Claimed, StatusReport, Pong, Error, Leased))
 
@@ -214,12 +200,6 @@ def encode(message: Message) -> bytes:
             tokens = tuple(message.tokens)[:LEASE_BATCH]
             return shape.pack(MAGIC, VERSION, cls.TYPE, shape.size, *(tokens + (0,) * (LEASE_BATCH - len(tokens))))
         return shape.pack(MAGIC, VERSION, cls.TYPE, shape.size, *[getattr(message, name) for name in names])
-    if cls is Notices:
-        records = message.records
-        if not 0 < len(records) <= NOTICE_BATCH:
-            raise ValueError(f"Notices carries 1 to {NOTICE_BATCH} records, not {len(records)}")
-        payload = b"".join(NOTICE.pack(*record) for record in records)
-        return HEADER.pack(MAGIC, VERSION, cls.TYPE, HEADER.size + len(payload)) + payload
     payload = json.dumps(message.report, separators=(",", ":")).encode("utf-8")
     if HEADER.size + len(payload) > MAX_FRAME:
         raise ValueError(f"{cls.__name__} frame exceeds {MAX_FRAME} bytes")
@@ -256,8 +236,6 @@ def decode(packet: bytes, fds: tuple[int, ...] = (), *, expect: frozenset | None
         if cls is Leased:
             return cls(tuple(fds), tuple(token for token in values if token))
         return cls(tuple(fds), *values)
-    if cls is Notices:
-        return cls(tuple(fds), _notice_records(packet[HEADER.size:], tuple(fds)))
     try:
         report = json.loads(packet[HEADER.size:].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -268,25 +246,10 @@ def decode(packet: bytes, fds: tuple[int, ...] = (), *, expect: frozenset | None
     return cls(tuple(fds), report)
 
 
-# The hand-off's hot path: Delivery frames without the generic machinery. (An inbox reads
-# them in C, wsemu_inbox_drain, which checks this layout: native/src/wsemu_native.h.)
-_DELIVERY = struct.Struct("<HBBIIIQ")
-DELIVERY_SIZE = _DELIVERY.size
-
-
-def encode_delivery(token: int, slot: int, arena: int) -> bytes:
-    """``encode(Delivery(token=token, slot=slot, arena=arena, fds=...))``, faster."""
-    return _DELIVERY.pack(MAGIC, VERSION, Delivery.TYPE, DELIVERY_SIZE, token, slot, arena)
-
-
-def _notice_records(payload: bytes, fds: tuple[int, ...]) -> tuple[tuple[int, int, int, int], ...]:
-    count, extra = divmod(len(payload), NOTICE.size)
-    if extra or not 0 < count <= NOTICE_BATCH:
-        raise ProtocolError(f"Notices must be 1 to {NOTICE_BATCH} records of {NOTICE.size} bytes", fds)
-    records = tuple(NOTICE.iter_unpack(payload))
-    if any(kind not in NOTICE_KINDS for kind, *_ in records):
-        raise ProtocolError("unknown notice kind", fds)
-    return records
+# The hand-off's frame is built and read in C (wsemu_inbox_send, wsemu_inbox_drain in
+# native/src/wsemu_native.c), which must agree with this module: wsemu.spi.inbox checks the
+# constants, the tests the frames.
+DELIVERY_SIZE = _FRAMES[Delivery][0].size
 
 
 def _ancillary_space() -> int:

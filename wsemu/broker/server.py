@@ -4,9 +4,10 @@ Like wineserver for Wine, it owns what no single process can: duplicated sockets
 ``WSPDuplicateSocket`` deposits a socket (and the arena of its shared state) for a target process and
 gets a single-use token; the target's ``WSPSocket`` claims it with that token. A deposit lives
 until it is claimed or its target exits (watched through a pidfd), like a handle duplicated
-into a Windows process; the source may exit at once. Which processes hold a shared socket is
-kept per process, not per connection: a holder is let go when it releases the socket or exits
-(its pidfd again), never because one of its connections closed.
+into a Windows process; the source may exit at once. Which processes hold a shared socket,
+and which sockets went straight into a target's inbox, the broker reads from the arenas of
+shared state it is given (wsemu.broker.ledger): no process tells it per hand-off. It watches
+every process those name, and gives back what one that exits without letting go held.
 
 One thread, one epoll loop, nothing ever blocks on a client: requests are read without
 waiting, replies are sent without waiting, and a client whose socket will not take a reply,
@@ -16,6 +17,7 @@ sender's SCM_CREDENTIALS (the socket has SO_PASSCRED), never a pid or uid it wro
 from __future__ import annotations
 
 import argparse
+import collections
 import fcntl
 import json
 import logging
@@ -35,14 +37,16 @@ from wsemu import runtime
 from wsemu._native import lib
 from wsemu.broker import fdpass
 from wsemu.broker import protocol as P
+from wsemu.broker.ledger import LedgerArena
 
 log = logging.getLogger("wsemu.broker")
 
 _SEND_FLAGS = int(socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)   # plain int: IntFlag arithmetic is slow
 MAX_CLIENTS = 4096
 MAX_EARLY_CLAIMS = 4096
-MAX_DELIVERED = 65536            # inbox deliveries booked (status only: the kernel holds them)
-DELIVERED_BIT = 0x80000000       # inbox tokens have it (wsemu.spi.inbox); broker tokens never
+MAX_ARENAS = 1024                # arenas mapped (each: a descriptor, and pages as slots are used)
+INBOX_BIT = 0x80000000           # inbox tokens have it (wsemu.spi.inbox); broker tokens never
+SWEEP_INTERVAL = 1.0             # seconds between readings of the ledgers (new pids to watch)
 REPORT_BUDGET = P.MAX_FRAME - P.HEADER.size - 1024    # the report's lists; the rest is headroom
 
 
@@ -56,12 +60,8 @@ class Deposit:
     uid: int
     inode: int
     slot: int = 0                 # ...and its slot, whose hold the deposit carries
+    arena: int = 0                # (the arena's inode)
     created: float = field(default_factory=time.monotonic)
-
-    @property
-    def in_inbox(self) -> bool:
-        """Delivered straight into the target's inbox (the broker only keeps the books)."""
-        return self.sock_fd < 0
 
 
 @dataclass
@@ -71,8 +71,8 @@ class Target:
     pid: int
     pidfd: int
     uid: int                      # its owner, when the watch began (a pidfd pins the process)
-    tokens: set[int] = field(default_factory=set)
-    holds: set[int] = field(default_factory=set)      # inodes of the shared sockets it holds
+    tokens: set[int] = field(default_factory=set)     # deposits waiting for it
+    listed: bool = False                               # named in a ledger at the last sweep
 
 
 @dataclass
@@ -91,16 +91,13 @@ class Broker:
         self.epoll.register(listener.fileno(), select.EPOLLIN)
         self.clients: dict[int, Client] = {}
         self.deposits: dict[int, Deposit] = {}
-        self.delivered: dict[int, Deposit] = {}         # deliveries into targets' inboxes
-        # token -> (pid, inode, released since): claims heard before their delivery
-        self.early_claims: dict[int, tuple[int, int, bool]] = {}
+        self.arenas: dict[int, LedgerArena] = {}        # by inode
+        self.last_sweep = 0.0
         self.leases: dict[int, tuple[Client, int]] = {}   # token -> (leasing connection, uid)
         self._catching_up: list[Client] = []
         self.targets: dict[int, Target] = {}          # by pidfd
         self.target_by_pid: dict[int, Target] = {}
         self.per_uid: dict[int, int] = {}
-        self.shared: dict[int, set[int]] = {}          # socket inode -> pids holding it
-        self.deposited: dict[int, int] = {}            # socket inode -> outstanding deposits
         self.idle_exit = idle_exit
         self.last_busy = time.monotonic()
         self.running = True
@@ -112,7 +109,7 @@ class Broker:
     # ----------------------------------------------------------------------------------
     def serve(self) -> None:
         while self.running:
-            timeout = 1.0 if self.idle_exit else None
+            timeout = SWEEP_INTERVAL if self.idle_exit or self.arenas else None
             try:
                 events = self.epoll.poll(timeout)
             except InterruptedError:
@@ -130,13 +127,16 @@ class Broker:
                     _drain(fd)                     # the signal wakeup pipe (all else is known)
                 elif isinstance(owner, Target):
                     if self.targets.get(fd) is owner:
-                        self._target_exited(owner)
+                        self._process_exited(owner.pid, owner)
                 elif self.clients.get(fd) is owner:
                     self._serve_client(fd, mask)
+            now = time.monotonic()
+            if self.arenas and now - self.last_sweep >= SWEEP_INTERVAL:
+                self.sweep()
             if events:
-                self.last_busy = time.monotonic()
-            elif (self.idle_exit and not self.clients and not self.deposits and not self.delivered
-                  and time.monotonic() - self.last_busy > self.idle_exit):
+                self.last_busy = now
+            elif (self.idle_exit and not self.clients and not self.deposits and not self.arenas
+                  and now - self.last_busy > self.idle_exit):
                 log.info("idle for %.0f s: exiting", self.idle_exit)
                 self.running = False
 
@@ -145,6 +145,9 @@ class Broker:
             self._drop(client, "broker exiting")
         for deposit in list(self.deposits.values()):
             self._forget_deposit(deposit)
+        for arena in self.arenas.values():
+            arena.close()
+        self.arenas.clear()
         self.epoll.close()
 
     # ----------------------------------------------------------------------------------
@@ -180,8 +183,8 @@ class Broker:
         for token in client.leases:
             del self.leases[token]
         client.leases.clear()
-        # What the processes that spoke here hold is theirs until they close it (a RELEASED
-        # notice) or exit (pidfd): a connection is not a process, it may reconnect or have others.
+        # What the processes that spoke here hold is theirs until they close it or exit
+        # (pidfd): a connection is not a process, it may reconnect or have others.
 
     def _serve_client(self, fd: int, mask: int) -> None:
         # One message per wake-up: epoll is level-triggered, so the next one wakes us again,
@@ -250,10 +253,11 @@ class Broker:
             return self._claim(message, pid, uid)
         if isinstance(message, P.Lease):
             return self._lease(client, uid)
-        if isinstance(message, P.Notices):
-            self._notices(message.records, pid, uid)
+        if isinstance(message, P.Register):
+            self._register(message.fds[0], uid)
             return None
         if isinstance(message, P.Status):
+            self.sweep()
             return P.StatusReport(report=self.report())
         return P.Pong(broker_pid=os.getpid())
 
@@ -295,68 +299,60 @@ class Broker:
             _drop_deposit_fds(sock_fd, state_fd, message.slot)
             return
         inode = os.fstat(sock_fd).st_ino
+        arena = os.fstat(state_fd).st_ino
         self._count(uid, 1)
         self.deposits[message.token] = Deposit(message.token, sock_fd, state_fd, message.target_pid, pid, uid,
-                                               inode, message.slot)
+                                               inode, message.slot, arena)
         target.tokens.add(message.token)
-        self.deposited[inode] = self.deposited.get(inode, 0) + 1
-        self._hold(pid, inode)
+        if arena not in self.arenas:
+            self._register(os.dup(state_fd), uid)    # its ledger: who holds the socket
 
-    def _notices(self, records, pid: int, uid: int) -> None:
-        """Book what a process reports about direct deliveries (for status only: the kernel,
-        not the broker, holds those sockets). Notices from different processes race, so a
-        claim may be heard before its delivery: it is remembered for a while."""
-        for kind, token, target_pid, inode in records:
-            if kind == P.DELIVERED:
-                self._note_delivery(token, target_pid, inode, pid, uid)
-            elif kind == P.CLAIMED:
-                self._note_claim(token, inode, pid)
-            elif kind == P.DISCARDED:
-                record = self.delivered.get(token)
-                if record is not None and record.target_pid == pid:
-                    self._forget_deposit(record)   # the target's WSACleanup dropped it unclaimed
+    def _register(self, memfd: int, uid: int) -> None:
+        """Read the ledgers of the arena ``memfd`` from now on (until none of its slots is in
+        use: then the next process to take one registers it again)."""
+        if os.fstat(memfd).st_ino in self.arenas or len(self.arenas) >= MAX_ARENAS:
+            os.close(memfd)               # known already, or no room: its ledgers go unread
+            return
+        arena = LedgerArena.map(memfd, uid)
+        if arena is not None:
+            self.arenas[arena.inode] = arena
+
+    # ----------------------------------------------------------------------------------
+    # The ledgers
+    # ----------------------------------------------------------------------------------
+    def sweep(self) -> None:
+        """Read every ledger: watch each process named there, give back what those that have
+        exited held, and let go of arenas with no slot in use."""
+        self.last_sweep = time.monotonic()
+        named: set[int] = set()
+        for arena in self.arenas.values():
+            for view in arena.read():
+                named |= view.pids
+        for target in list(self.targets.values()):
+            if target.pid not in named:
+                target.listed = False
+                self._unwatch_if_idle(target)
+        for pid in named:
+            target = self._watch(pid)
+            if target is None or _exited(target.pidfd):
+                self._process_exited(pid, target)     # gone before (or since) we looked
             else:
-                self._release(inode, pid)
-                if self.early_claims:
-                    # A claim heard before its delivery, now released as well: when the
-                    # delivery is heard, the target no longer holds the socket.
-                    for early, (holder, held, _) in list(self.early_claims.items()):
-                        if holder == pid and held == inode:
-                            self.early_claims[early] = (holder, held, True)
+                target.listed = True
+        for inode, arena in list(self.arenas.items()):
+            if arena.let_go():
+                del self.arenas[inode]
 
-    def _note_delivery(self, token: int, target_pid: int, inode: int, pid: int, uid: int) -> None:
-        early = self.early_claims.pop(token, None)
-        if early is not None and early[:2] == (target_pid, inode):
-            self._hold(pid, inode)            # claimed already: both processes hold it...
-            if not early[2]:
-                self._hold(target_pid, inode)
-            self._tidy(inode)                 # ...unless the target has released it too
-            return
-        if not token & DELIVERED_BIT or token in self.delivered or len(self.delivered) >= MAX_DELIVERED:
-            return                     # not an inbox token, or no room to book it
-        target = self._watch(target_pid)
-        if target is None:
-            return                     # the target is gone: the kernel freed the delivery
-        if uid != 0 and target.uid != uid:
-            return                     # not a process of this user's
-        self.delivered[token] = Deposit(token, -1, -1, target_pid, pid, uid, inode)
-        target.tokens.add(token)
-        self.deposited[inode] = self.deposited.get(inode, 0) + 1
-        self._hold(pid, inode)
-
-    def _note_claim(self, token: int, inode: int, pid: int) -> None:
-        record = self.delivered.get(token)
-        if record is None:
-            # Heard before the delivery it claims (bounded: the oldest are forgotten).
-            self.early_claims[token] = (pid, inode, False)
-            while len(self.early_claims) > MAX_EARLY_CLAIMS:
-                del self.early_claims[next(iter(self.early_claims))]
-            return
-        if record.target_pid != pid or record.inode != inode:
-            return                     # only the target itself can say it claimed
-        self._hold(pid, record.inode)
-        self._take(record)
-        self._tidy(record.inode)
+    def _process_exited(self, pid: int, target: Target | None) -> None:
+        """What process ``pid`` held goes: the deposits waiting for it, its holds and the
+        deliveries in flight to it in every ledger."""
+        if target is not None:
+            for token in list(target.tokens):
+                deposit = self.deposits.get(token)
+                if deposit is not None:
+                    self._forget_deposit(deposit)
+            self._unwatch(target)
+        for arena in self.arenas.values():
+            arena.forget(pid)
 
     def _count(self, uid: int, delta: int) -> None:
         """Tokens leased or deposits held by ``uid`` (what the per-user cap bounds)."""
@@ -387,14 +383,6 @@ class Broker:
             self.epoll.register(pidfd, select.EPOLLIN)
         return target
 
-    def _hold(self, pid: int, inode: int) -> None:
-        """Process ``pid`` holds the socket ``inode`` (until it releases it or exits)."""
-        target = self._watch(pid)
-        if target is None:
-            return                                  # already gone: it holds nothing
-        target.holds.add(inode)
-        self.shared.setdefault(inode, set()).add(pid)
-
     def _check_deposit(self, sock_fd: int, state_fd: int, target_pid: int, uid: int) -> int:
         try:
             if not stat.S_ISSOCK(os.fstat(sock_fd).st_mode) or not stat.S_ISREG(os.fstat(state_fd).st_mode):
@@ -406,7 +394,8 @@ class Broker:
     def _new_token(self) -> int:
         while True:
             token = secrets.randbits(31)
-            if token and token not in self.deposits and token not in self.leases:
+            # (never 0, nor 1: a ledger entry being written; wsemu.broker.ledger)
+            if token > 1 and token not in self.deposits and token not in self.leases:
                 return token
 
     def _claim(self, message: P.Claim, pid: int, uid: int) -> P.Message:
@@ -424,47 +413,23 @@ class Broker:
         if target is None or _exited(target.pidfd):
             # The target died and this is a new process with a recycled pid.
             if target is not None:
-                self._target_exited(target)
+                self._process_exited(target.pid, target)
             return P.Error(code=W.WSAEINVAL)
-        self._hold(pid, deposit.inode)
+        # The deposit's hold goes to the claimer with the reply: listed as in flight to it,
+        # so that if it dies before taking the socket over, its exit gives the hold back.
+        arena = self.arenas.get(deposit.arena)
+        if arena is not None and arena.list_delivery(deposit.slot, deposit.token, pid, deposit.source_pid):
+            target.listed = True          # (watched until a sweep finds it named nowhere)
         self._take(deposit)
-        self._tidy(deposit.inode)
         return P.Claimed(fds=(deposit.sock_fd, deposit.state_fd), slot=deposit.slot)   # _send closes ours
-
-    def _release(self, inode: int, pid: int) -> None:
-        holders = self.shared.get(inode)
-        if holders is not None:
-            holders.discard(pid)
-            self._tidy(inode)
-        self._let_go(pid, inode)
-
-    def _let_go(self, pid: int, inode: int) -> None:
-        target = self.target_by_pid.get(pid)
-        if target is not None:
-            target.holds.discard(inode)
-            self._unwatch_if_idle(target)
-
-    def _tidy(self, inode: int) -> None:
-        """Forget a socket nobody shares any more (fewer than two holders, nothing deposited)."""
-        holders = self.shared.get(inode)
-        if holders is not None and len(holders) < 2 and not self.deposited.get(inode):
-            del self.shared[inode]
-            for pid in holders:
-                self._let_go(pid, inode)
 
     # ----------------------------------------------------------------------------------
     # Deposit bookkeeping
     # ----------------------------------------------------------------------------------
     def _take(self, deposit: Deposit) -> None:
         """Remove a deposit from the books (its descriptors are the caller's business)."""
-        if deposit.in_inbox:
-            del self.delivered[deposit.token]
-        else:
-            del self.deposits[deposit.token]
-            self._count(deposit.uid, -1)
-        self.deposited[deposit.inode] -= 1
-        if not self.deposited[deposit.inode]:
-            del self.deposited[deposit.inode]
+        del self.deposits[deposit.token]
+        self._count(deposit.uid, -1)
         target = self.target_by_pid.get(deposit.target_pid)
         if target is not None:
             target.tokens.discard(deposit.token)
@@ -472,21 +437,10 @@ class Broker:
 
     def _forget_deposit(self, deposit: Deposit) -> None:
         self._take(deposit)
-        if not deposit.in_inbox:
-            _drop_deposit_fds(deposit.sock_fd, deposit.state_fd, deposit.slot)
-        self._tidy(deposit.inode)
-
-    def _target_exited(self, target: Target) -> None:
-        for token in list(target.tokens):
-            deposit = self.deposits.get(token) or self.delivered.get(token)
-            if deposit is not None:
-                self._forget_deposit(deposit)
-        for inode in list(target.holds):
-            self._release(inode, target.pid)
-        self._unwatch(target)
+        _drop_deposit_fds(deposit.sock_fd, deposit.state_fd, deposit.slot)
 
     def _unwatch_if_idle(self, target: Target) -> None:
-        if not target.tokens and not target.holds:
+        if not target.tokens and not target.listed:
             self._unwatch(target)
 
     def _unwatch(self, target: Target) -> None:
@@ -504,7 +458,19 @@ class Broker:
         are cut (``truncated``) where their JSON would not fit in MAX_FRAME — thousands of
         deposits would not, and a report that cannot be sent must not stop the broker."""
         now = time.monotonic()
-        shared = [(inode, pids) for inode, pids in self.shared.items() if len(pids) > 1]
+        # By socket: the pids holding it (a socket shared twice over may have two slots).
+        holders: dict[int, set[int]] = {}
+        delivered = []
+        unlisted = 0
+        held_here = collections.Counter((d.arena, d.slot) for d in self.deposits.values())
+        for arena in self.arenas.values():
+            for view in arena.read():
+                holders.setdefault(view.inode, set()).update(view.holders)
+                delivered += [(arena.uid, view.inode, d) for d in view.deliveries]
+                # Holds the ledger had no room to list (deposits held here are listed above).
+                unlisted += max(0, view.holds - len(view.holders) - len(view.deliveries)
+                                - held_here[arena.inode, view.slot])
+        shared = [(inode, pids) for inode, pids in holders.items() if len(pids) > 1]
         budget = REPORT_BUDGET // 2          # half each; what the deposits leave goes to shared
         truncated = False
 
@@ -520,15 +486,20 @@ class Broker:
                 kept.append(entry)
             return kept
 
-        deposits = fit({"token": d.token, "target_pid": d.target_pid, "source_pid": d.source_pid,
-                        "uid": d.uid, "inode": d.inode, "age_s": round(now - d.created, 3),
-                        "held_by": "target inbox" if d.in_inbox else "broker"}
-                       for d in (*self.deposits.values(), *self.delivered.values()))
+        deposits = fit([*({"token": d.token, "target_pid": d.target_pid, "source_pid": d.source_pid,
+                           "uid": d.uid, "inode": d.inode, "age_s": round(now - d.created, 3),
+                           "held_by": "broker"} for d in self.deposits.values()),
+                        *({"token": d.token, "target_pid": d.target_pid, "source_pid": d.source_pid,
+                           "uid": uid, "inode": inode, "age_s": round(d.age_s, 3),
+                           "held_by": "target inbox" if d.token & INBOX_BIT else "claim in flight"}
+                          for uid, inode, d in delivered)])
         budget += REPORT_BUDGET - REPORT_BUDGET // 2
         return {
             "broker_pid": os.getpid(),
             "clients": len(self.clients),
-            "deposit_count": len(self.deposits) + len(self.delivered),
+            "deposit_count": len(self.deposits) + len(delivered),
+            "arena_count": len(self.arenas),
+            "unlisted_count": unlisted,
             "leased_count": len(self.leases),
             "shared_count": len(shared),
             "truncated": truncated,

@@ -28,7 +28,7 @@ from wsemu.spi import argcheck, sharing, sockopts
 from wsemu.spi.descriptor import (LINUX_FAMILY, WINDOWS_FAMILY, Descriptor, probe_socket, table,
                                   wrap_fd)
 from wsemu.spi.sendqueue import queue as _sendq
-from wsemu.spi.sharedstate import release_delivery
+from wsemu.spi.sharedstate import settle_delivery
 from wsemu.spi.table import WSPDATA, WSPPROC_TABLE
 from wsemu.spi.upcalls import upcalls as default_upcalls
 
@@ -235,7 +235,8 @@ class BaseProvider:
         return self.upcalls.WPUModifyIFSHandle(info.dwCatalogEntryId, desc.fd)
 
     def _claim(self, info: W.WSAPROTOCOL_INFOW, dwFlags: int) -> int:
-        fd, arena, slot = sharing.claim(info.dwProviderReserved)
+        token = info.dwProviderReserved
+        fd, arena, slot = sharing.claim(token)
         sock = None
         try:
             sock = wrap_fd(fd)            # the kernel says what it is; the source's mode stays
@@ -248,16 +249,14 @@ class BaseProvider:
             else:
                 os.close(fd)
             if arena is not None:
-                release_delivery(arena, slot)
+                settle_delivery(arena, slot, token)
             raise WSAError(W.WSAEINVAL) from None
         sock.set_inheritable(not dwFlags & W.WSA_FLAG_NO_HANDLE_INHERIT)
         try:
-            state = self.table.attach(fd, arena, slot) if arena is not None else self.table.state_for(fd)
+            state = self.table.attach(fd, arena, slot, token) if arena is not None else self.table.state_for(fd)
         except ValueError:
             sock.close()
             raise WSAError(W.WSAEINVAL) from None
-        if arena is not None:
-            sharing.note_claim(info.dwProviderReserved, state.inode)
         desc = Descriptor(sock, state, _catalog_info(info), family, _raw_type(sock), _raw_proto(sock),
                           overlapped=bool(dwFlags & W.WSA_FLAG_OVERLAPPED))
         # Windows caches per descriptor whether the socket was bound when it was made

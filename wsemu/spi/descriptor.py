@@ -190,20 +190,21 @@ class DescriptorTable:
             desc.state.hold()
             return desc.state
 
-    def attach(self, fd: int, arena, slot: int) -> SocketState:
-        """The state of a socket claimed from another process: the slot it came with, whose
-        hold this process takes over (or gives back, when it holds the socket already)."""
+    def attach(self, fd: int, arena, slot: int, token: int) -> SocketState:
+        """The state of a socket claimed from another process under ``token``: the slot it
+        came with, which this process joins (or whose delivery hold it gives back, when it
+        holds the socket already)."""
         sharedstate = _sharedstate()
         inode = os.fstat(fd).st_ino
         with self.lock:
             local = self.states.get(inode)
             if local is not None and local.shared:
-                sharedstate.release_delivery(arena, slot)     # this process holds that slot already
+                sharedstate.settle_delivery(arena, slot, token)   # this process holds that slot already
                 return local
             try:
-                state = sharedstate.SharedSocketState.attach(inode, arena, slot, local)
+                state = sharedstate.SharedSocketState.attach(inode, arena, slot, token, local)
             except ValueError:
-                sharedstate.release_delivery(arena, slot)
+                sharedstate.settle_delivery(arena, slot, token)
                 raise
             if local is not None:
                 self._replace_state(local, state)
@@ -282,11 +283,7 @@ class DescriptorTable:
         from wsemu.spi import bindrules   # (bindrules imports this module)
         bindrules.release(desc)
         if state.shared:
-            # A shared socket: this process is out; the broker's status hears of it.
-            from wsemu.broker import protocol
-            from wsemu.broker.client import notices
-            state.close()
-            notices.post(protocol.RELEASED, 0, 0, state.inode)
+            state.close()          # a shared socket: this process is out of its slot's holders
         return True
 
     @staticmethod
@@ -318,7 +315,7 @@ class DescriptorTable:
             desc.blocked.clear()
         for state in self.states.values():
             if state.shared:
-                state.hold()
+                state.join(os.getpid())
 
 
 def _sharedstate():

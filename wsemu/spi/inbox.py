@@ -11,9 +11,10 @@ in the target process until it is used or the process ends", enforced by the ker
 side waits for anyone (through the broker, the target pays a round trip to claim).
 
 The broker stays the path when the target has no inbox (it never started wsemu), when its
-inbox is not reachable from here (another network or pid namespace), or when it is full;
-and it is told about every delivery and claim (one-way), so that `wsemu broker status` lists
-them. Abstract names are per network namespace and free for anyone to bind, so nothing is
+inbox is not reachable from here (another network or pid namespace), or when it is full.
+It is told nothing per delivery: each one is listed in its socket's arena slot (the ledger
+of wsemu.spi.sharedstate) until it is claimed, and the broker reads the ledgers for
+`wsemu broker status`. Abstract names are per network namespace and free for anyone to bind, so nothing is
 trusted by name: the sender checks the listener's credentials, the inbox checks each
 sender's (same user, or root), and descriptors from anyone else are closed unread.
 
@@ -24,6 +25,7 @@ socket.
 """
 from __future__ import annotations
 
+import errno
 import os
 import random as _random
 import select
@@ -33,14 +35,14 @@ import threading
 from wsemu._native import ffi, lib
 from wsemu.broker import fdpass
 from wsemu.broker import protocol as P
-from wsemu.spi.sharedstate import Arena, arenas, release_delivery
+from wsemu.spi.sharedstate import Arena, SharedSocketState, arenas, settle_delivery
 
 DELIVERED_BIT = 0x80000000
 SELF_BIT = 0x40000000
 MAX_PENDING = 4096           # deliveries an inbox holds (the kernel bounds the queue too)
+MAX_PID = 0x3FFFFFFF         # Linux pids stay below 2**30 (a ledger entry holds an int32)
 MAX_TARGETS = 64             # outgoing connections kept (least recently used first out)
-# Plain ints: flag arithmetic on the socket module's IntFlag members is slow.
-_SEND_FLAGS = int(socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+_QUEUE_FULL = (-errno.EAGAIN, -errno.EINTR)     # wsemu_inbox_send's "try the broker"
 _UID = os.getuid()
 _BATCH = 64                  # records per wsemu_inbox_drain call
 # The C reader decodes Delivery frames itself: it must agree with the protocol module.
@@ -148,26 +150,24 @@ class Inbox:
 
     def _store(self, token: int, delivery: tuple[int, Arena, int]) -> None:
         if not is_delivered(token) or len(self.pending) >= MAX_PENDING:
-            _discard(delivery)
+            _discard(token, delivery)
             return
         if token in self.pending or token in self.ambiguous:
             # Two deliveries under one token: neither can be told apart from the other.
             self.ambiguous.add(token)
-            _discard(delivery)
+            _discard(token, delivery)
             earlier = self.pending.pop(token, None)
             if earlier is not None:
-                _discard(earlier)
+                _discard(token, earlier)
             return
         self.pending[token] = delivery
 
     def release(self) -> None:
         """Drop unclaimed deliveries and idle sender connections (the last WSACleanup)."""
-        from wsemu.broker.client import notices
         with self.lock:
             self._drain()
             for token, delivery in self.pending.items():
-                _discard(delivery)
-                notices.post(P.DISCARDED, token, 0, 0)   # off the broker's books too
+                _discard(token, delivery)
             self.pending.clear()
             self.ambiguous.clear()
             self._close_senders()
@@ -200,11 +200,11 @@ class Inbox:
             self.listener = None
 
 
-def _discard(delivery: tuple[int, Arena, int]) -> None:
+def _discard(token: int, delivery: tuple[int, Arena, int]) -> None:
     """An unclaimed delivery goes: its socket descriptor and the slot hold it carried."""
     fd, arena, slot = delivery
     os.close(fd)
-    release_delivery(arena, slot)
+    settle_delivery(arena, slot, token)
 
 
 # ======================================================================================
@@ -218,11 +218,23 @@ class Outbox:
         self.lock = threading.Lock()
         self.targets: dict[int, tuple[socket.socket, set[int]]] = {}
 
-    def deliver(self, pid: int, fd: int, arena: Arena, slot: int) -> int | None:
-        """Put socket ``fd`` (its state in ``arena`` at ``slot``) into process ``pid``'s
-        inbox; its token, or None (use the broker)."""
+    def deliver(self, pid: int, fd: int, state: SharedSocketState) -> int | None:
+        """Put socket ``fd`` (its shared ``state`` holding one hold for the delivery) into
+        process ``pid``'s inbox; its token, or None (use the broker: the hold is the
+        deposit's then)."""
+        if not 0 < pid <= MAX_PID:
+            return None                  # no process can have it: the broker path refuses it
         token = new_token()
-        frame = P.encode_delivery(token, slot, arena.inode)
+        arena = state.arena
+        # Listed before it leaves: once sent, the target may claim it at once.
+        listed = state.list_delivery(token, pid)
+        if self._send(pid, fd, arena, token, state.slot):
+            return token
+        if listed and not state.unlist_delivery(token):
+            state.hold()     # the broker gave the hold back meanwhile (the target died): anew
+        return None
+
+    def _send(self, pid: int, fd: int, arena: Arena, token: int, slot: int) -> bool:
         with self.lock:
             for attempt in (1, 2):
                 target = self.targets.pop(pid, None)
@@ -230,23 +242,23 @@ class Outbox:
                     self._prune()
                     conn = _connect(pid)
                     if conn is None:
-                        return None
+                        return False
                     target = (conn, set())
                 conn, passed = target
-                # The arena goes along the first time this connection names it.
-                fds = (fd,) if arena.inode in passed else (fd, arena.memfd)
-                try:
-                    conn.sendmsg([frame], fdpass.rights(fds), _SEND_FLAGS)
-                except (BlockingIOError, InterruptedError):
+                # The arena goes along the first time this connection names it (the frame:
+                # P.encode_delivery's, built in C with the send).
+                error = lib.wsemu_inbox_send(conn.fileno(), fd, -1 if arena.inode in passed else arena.memfd,
+                                             token, slot, arena.inode)
+                if error in _QUEUE_FULL:
                     self._keep(pid, target)     # its queue is full: this one goes via the broker
-                    return None
-                except OSError:
+                    return False
+                if error:
                     conn.close()                # the target is gone (or is another process now)
                     continue
                 passed.add(arena.inode)
                 self._keep(pid, target)
-                return token
-        return None
+                return True
+        return False
 
     def _prune(self) -> None:
         """Close connections to targets that have gone (their inbox hung up): done when a

@@ -12,10 +12,13 @@ SOCK_SHARED_INFO into a section per socket instead; one per process is what keep
 cheap). Reads stay plain memory reads; no message on the data path.
 
 A slot counts its *holders*: processes that hold a descriptor of the socket, plus deliveries
-in flight to one. The last to let go frees the slot for the next socket. A process that dies
-without letting go (a crash, os._exit) leaves its slots taken: the arena's owner then moves
-on to a new arena when this one is full, and the kernel frees an arena with the last process
-that maps it.
+in flight to one. The last to let go frees the slot for the next socket. Its *ledger* says
+who they are — a pid per holding process, a (token, target pid) per delivery in flight — so
+the broker learns everything `wsemu broker status` lists by reading arenas (each process
+registers the arenas it makes, once), and gives back what a process that died without
+letting go held; no process reports a hand-off to anyone. Holds beyond the ledger's room are
+counted but not listed; those of a process that crashes stay taken until the arena's last
+mapper exits.
 
 ``SharedSocketState`` has the same attributes as ``SocketState``; the shared ones are
 properties over the slot (``SHARED_FIELDS``), the per-process ones stay ordinary slots.
@@ -29,9 +32,12 @@ from typing import Callable
 
 from wsemu import sockaddr
 from wsemu._native import ffi, lib
+from wsemu.broker.client import client, on_connect
+from wsemu.broker.protocol import Register
 from wsemu.spi.descriptor import SocketState
 
 ARENA_SIZE = lib.WSEMU_SLOT_SIZE * lib.WSEMU_ARENA_SLOTS
+_pid = [os.getpid()]             # what the ledgers name this process by (a fork renames it)
 
 _UNSET = -1
 
@@ -123,6 +129,8 @@ class Arenas:
         self.mapped: weakref.WeakValueDictionary[int, Arena] = weakref.WeakValueDictionary()
         self.own: Arena | None = None
         self.hint = 0
+        # the arenas this process made, which it registers with every broker it connects to
+        self.made: weakref.WeakValueDictionary[int, Arena] = weakref.WeakValueDictionary()
 
     def adopt(self, memfd: int) -> Arena | None:
         """The arena behind a received ``memfd`` (which this call owns from now on: kept, or
@@ -142,18 +150,24 @@ class Arenas:
             return arena
 
     def allocate(self) -> tuple[Arena, int]:
-        """A free slot (holders = 1: this process) in this process's arena, a new arena when
-        it is full."""
+        """A free slot (holders = 1: this process, in the ledger) in this process's arena, a
+        new arena when it is full; the arena is registered with the broker if no broker
+        reads it (a new one, or one the broker let go of while none of its slots was used)."""
         with self.lock:
             for _ in (1, 2):
                 if self.own is not None:
-                    index = lib.wsemu_slot_alloc(self.own.base, self.hint)
+                    index = lib.wsemu_slot_alloc(self.own.base, self.hint, _pid[0])
                     if index >= 0:
-                        self.hint = index + 1
-                        return self.own, index
+                        self.hint = index
+                        arena = self.own
+                        break
                 self.own = self._new_arena()
                 self.hint = 0
-            raise MemoryError("no free shared-state slot")
+            else:
+                raise MemoryError("no free shared-state slot")
+        if not lib.wsemu_arena_registered(arena.base):
+            client().tell(Register(fds=(arena.memfd,)))
+        return arena, index
 
     def _new_arena(self) -> Arena:
         memfd = os.memfd_create("wsemu-socket-states", os.MFD_CLOEXEC)
@@ -166,8 +180,13 @@ class Arenas:
         except BaseException:
             os.close(memfd)
             raise
-        arena = self.mapped[inode[0]] = Arena(memfd, base, inode[0])
+        arena = self.mapped[inode[0]] = self.made[inode[0]] = Arena(memfd, base, inode[0])
         return arena
+
+    def register_made(self, send: Callable[[Register], None]) -> None:
+        """Register the arenas this process made with a broker it has just connected to."""
+        for arena in list(self.made.values()):
+            send(Register(fds=(arena.memfd,)))
 
     def release(self) -> None:
         """Stop allocating from this process's arena (the last WSACleanup): it is unmapped
@@ -177,12 +196,15 @@ class Arenas:
 
     def after_fork_in_child(self) -> None:
         # The mappings are inherited (and stay valid); allocating in the parent's arena is
-        # safe too (slots are taken atomically).
+        # safe too (slots are taken atomically). Registering its arenas is the parent's job.
+        _pid[0] = os.getpid()
         self.lock = threading.Lock()
+        self.made = weakref.WeakValueDictionary()
 
 
 arenas = Arenas()
 os.register_at_fork(after_in_child=arenas.after_fork_in_child)
+on_connect.append(arenas.register_made)
 
 
 class SharedSocketState(SocketState):
@@ -212,30 +234,55 @@ class SharedSocketState(SocketState):
         return state
 
     @classmethod
-    def attach(cls, inode: int, arena: Arena, slot: int, local: SocketState | None) -> "SharedSocketState":
-        """The state of a claimed socket, in the slot its delivery named (whose hold this
-        process takes over); the slot's values win over a process-local state this process
-        may already have for the same socket. ValueError when the slot is not one in use
-        for this socket."""
+    def attach(cls, inode: int, arena: Arena, slot: int, token: int,
+               local: SocketState | None) -> "SharedSocketState":
+        """The state of a socket claimed under ``token``, in the slot its delivery named: this
+        process joins its holders and the delivery's hold is given back. The slot's values
+        win over a process-local state this process may already have for the same socket.
+        ValueError when the slot is not one in use for this socket."""
         raw = arena.slot(slot)
         if raw is None or raw.inode != inode:
             raise ValueError("not a wsemu shared socket state")
-        return cls(inode, arena, slot, raw, local)
+        state = cls(inode, arena, slot, raw, local)
+        state.join()
+        lib.wsemu_slot_settle(raw, token)
+        return state
 
     def hold(self) -> None:
-        """One more holder: a delivery about to leave for another process (or a fork)."""
+        """One more hold, for a delivery about to leave (listed by wsemu_slot_send, or held by
+        the broker)."""
         lib.wsemu_slot_hold(self._raw, 1)
+
+    def unhold(self) -> None:
+        """Give back a hold taken by ``hold`` for a delivery that never left."""
+        lib.wsemu_slot_hold(self._raw, -1)
+
+    def list_delivery(self, token: int, target_pid: int) -> bool:
+        """List the delivery (under ``token``, to ``target_pid``) that the last ``hold`` was
+        taken for; False when the ledger has no room (it is counted, not listed)."""
+        return bool(lib.wsemu_slot_send(self._raw, token, target_pid, _pid[0]))
+
+    def unlist_delivery(self, token: int) -> bool:
+        """Take back a listed delivery that did not leave: True if its hold is still ours,
+        False if the broker gave it back meanwhile (its target died)."""
+        return bool(lib.wsemu_slot_unsend(self._raw, token))
+
+    def join(self, pid: int | None = None) -> None:
+        """This process holds the socket from now on (a claim; a fork, which names the child
+        itself: its fork hook may run before this module's has renamed it)."""
+        lib.wsemu_slot_join(self._raw, _pid[0] if pid is None else pid)
 
     def close(self) -> None:
         """This process lets go of the slot (its last descriptor of the socket is gone)."""
-        lib.wsemu_slot_hold(self._raw, -1)
+        lib.wsemu_slot_leave(self._raw, _pid[0])
 
 
-def release_delivery(arena: Arena, slot: int) -> None:
-    """A delivery that will not be claimed gives back the hold it carried."""
+def settle_delivery(arena: Arena, slot: int, token: int) -> None:
+    """A delivery's hold is given back: claimed by a process that holds the socket already
+    (or joined it first), or never to be claimed."""
     raw = arena.slot(slot)
     if raw is not None:
-        lib.wsemu_slot_hold(raw, -1)
+        lib.wsemu_slot_settle(raw, token)
 
 
 def _property(name: str, get: Callable, set_: Callable) -> property:

@@ -7,7 +7,8 @@ redeem it; an unknown, consumed, forged or foreign token fails with WSAEINVAL, t
 
 Another process: the socket goes straight into the target's inbox (wsemu.spi.inbox), or is
 deposited at the broker, which checks the claimer's kernel credentials; either way with the
-arena slot that holds its shared Windows state (wsemu.spi.sharedstate). This process (``socket.dup()``-style self-sharing, as
+arena slot that holds its shared Windows state (wsemu.spi.sharedstate), whose ledger lists
+the delivery until it is claimed. This process (``socket.dup()``-style self-sharing, as
 CPython does on Windows): a private table, no broker round trip. Tokens say which: see
 wsemu.spi.inbox (self-duplicate, delivered into the target's inbox, or held by the broker).
 """
@@ -20,7 +21,7 @@ import threading
 
 from wsemu import abi as W
 from wsemu.broker import protocol as P
-from wsemu.broker.client import client, notices
+from wsemu.broker.client import client
 from wsemu.errors import WSAError
 from wsemu.spi import inbox
 from wsemu.spi.sharedstate import arenas
@@ -96,15 +97,14 @@ def duplicate(table, desc, pid: int) -> int:
     state = table.share(desc)       # from now on its Windows state lives in a shared slot
     try:
         # Straight into the target's inbox (its identity checked when the connection was made)...
-        token = inbox.outbox.deliver(pid, desc.fd, state.arena, state.slot)
+        token = inbox.outbox.deliver(pid, desc.fd, state)
         if token is not None:
-            notices.post(P.DELIVERED, token, pid, state.inode)
             return token
         # ...else the broker holds it: only now is it worth asking whether the target is valid.
         _check_target(pid)
         return client().deposit((desc.fd, state.arena.memfd), state.slot, pid)
     except BaseException:
-        state.close()               # the hold taken for a delivery that never left
+        state.unhold()              # the hold taken for a delivery that never left
         raise
 
 
@@ -124,9 +124,3 @@ def claim(token: int):
         os.close(fd)
         raise WSAError(W.WSAEINVAL)
     return fd, arena, reply.slot
-
-
-def note_claim(token: int, inode: int) -> None:
-    """Tell the broker a delivery into this process's inbox was claimed (for its status)."""
-    if inbox.is_delivered(token):
-        notices.post(P.CLAIMED, token, 0, inode)

@@ -15,7 +15,7 @@ from wsemu import abi
 from wsemu.errors import WSAError
 
 
-@dataclass
+@dataclass(slots=True)
 class HandleEntry:
     catalog_id: int
     context: int = 0          # WPUCreateSocketHandle's dwContext (non-IFS providers)
