@@ -148,9 +148,6 @@ def test_wspstartup_takes_the_upcall_table_it_is_given():
 # Entries of later issues
 # ======================================================================================
 LATER = {
-    "WSPEventSelect": lambda t, s: t.WSPEventSelect(s, 1, W.FD_READ),
-    "WSPEnumNetworkEvents": lambda t, s: t.WSPEnumNetworkEvents(s, 0),
-    "WSPAsyncSelect": lambda t, s: t.WSPAsyncSelect(s, 1, 0x400, W.FD_READ),
     "WSPGetOverlappedResult": lambda t, s: t.WSPGetOverlappedResult(s, object(), False),
     "WSPGetQOSByName": lambda t, s: t.WSPGetQOSByName(s, b"G711"),
     "WSPJoinLeaf": lambda t, s: t.WSPJoinLeaf(s, ("127.0.0.1", 9)),

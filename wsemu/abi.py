@@ -193,3 +193,23 @@ class WSAPROTOCOL_INFOW:
         return (f"WSAPROTOCOL_INFOW(dwCatalogEntryId={self.dwCatalogEntryId}, "
                 f"iAddressFamily={self.iAddressFamily}, iSocketType={self.iSocketType}, "
                 f"iProtocol={self.iProtocol}, szProtocol={self.szProtocol!r})")
+
+
+class WSANETWORKEVENTS:
+    """What WSAEnumNetworkEvents returns: the FD_* bits and, per FD_*_BIT, the error of each
+    bit returned (0 for the others)."""
+
+    __slots__ = ("lNetworkEvents", "iErrorCode")
+
+    def __init__(self, lNetworkEvents: int = 0, iErrorCode: Iterable[int] = ()) -> None:
+        self.lNetworkEvents = lNetworkEvents
+        codes = list(iErrorCode)[: lib.FD_MAX_EVENTS]
+        self.iErrorCode = codes + [0] * (lib.FD_MAX_EVENTS - len(codes))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, WSANETWORKEVENTS) and self.lNetworkEvents == other.lNetworkEvents
+                and self.iErrorCode == other.iErrorCode)
+
+    def __repr__(self) -> str:
+        errors = {i: e for i, e in enumerate(self.iErrorCode) if e}
+        return f"WSANETWORKEVENTS(lNetworkEvents={self.lNetworkEvents:#x}, errors={errors})"

@@ -20,6 +20,8 @@ from wsemu import abi as _abi
 from wsemu import catalog as _catalog
 from wsemu.abi import *  # noqa: F401,F403  (the Windows constants are part of this API)
 from wsemu.abi import WSAPROTOCOL_INFOW
+from wsemu.events import registry as _registry
+from wsemu.events.objects import events as _event_objects
 from wsemu.errors import WSAError, get_last_error, set_last_error, wsa_from_errno_io
 from wsemu.spi import argcheck as _check
 from wsemu.spi import base as _base
@@ -180,6 +182,7 @@ def WSACleanup() -> None:
             table.WSPCleanup()
         except WSAError:
             pass
+    _registry.stop()                            # no socket left to watch
     _inbox.inbox.release()                      # unclaimed deliveries go, like self-duplicates
     _inbox.outbox.release()
     _sharedstate.arenas.release()               # (unmapped once no socket uses it)
@@ -692,9 +695,67 @@ def WSAMAKESELECTREPLY(event: int, error: int) -> int:
 
 
 # ======================================================================================
-# Entries of later issues (see README's status table)
+# Sharing
 # ======================================================================================
 @_api
 def WSADuplicateSocketW(s: int, dwProcessId: int) -> WSAPROTOCOL_INFOW:
     s = _socket_arg(s)
     return _table_for(s).WSPDuplicateSocket(s, _int(dwProcessId, W.WSAEINVAL))
+
+
+# ======================================================================================
+# Event objects and network events
+# ======================================================================================
+@_api
+def WSACreateEvent() -> int:
+    """A manual-reset event, not set: a WSAEVENT (an eventfd)."""
+    return _event_objects.create()
+
+
+@_api
+def WSASetEvent(hEvent: int) -> bool:
+    _event_objects.set(hEvent)
+    return True
+
+
+@_api
+def WSAResetEvent(hEvent: int) -> bool:
+    _event_objects.reset(hEvent)
+    return True
+
+
+@_api
+def WSACloseEvent(hEvent: int) -> bool:
+    _event_objects.close(hEvent)
+    return True
+
+
+@_api
+def WSAWaitForMultipleEvents(events: Iterable[int], fWaitAll: bool, dwTimeout: int,
+                             fAlertable: bool = False) -> int:
+    """WSA_WAIT_EVENT_0 + index, or WSA_WAIT_TIMEOUT; ``dwTimeout`` in milliseconds
+    (WSA_INFINITE waits for ever). Bad handles: WSA_INVALID_HANDLE; none, or more than
+    WSA_MAXIMUM_WAIT_EVENTS: WSA_INVALID_PARAMETER."""
+    handles = _iterable(events)
+    timeout = _int(dwTimeout, W.WSA_INVALID_PARAMETER) & 0xFFFFFFFF
+    return _event_objects.wait(handles, bool(fWaitAll), timeout)
+
+
+@_api
+def WSAEventSelect(s: int, hEventObject: int, lNetworkEvents: int) -> None:
+    s = _socket_arg(s)
+    _table_for(s).WSPEventSelect(s, _int(hEventObject, W.WSAEINVAL), _int(lNetworkEvents, W.WSAEINVAL))
+    set_last_error(0)
+
+
+@_api
+def WSAEnumNetworkEvents(s: int, hEventObject: int = 0) -> W.WSANETWORKEVENTS:
+    s = _socket_arg(s)
+    return _table_for(s).WSPEnumNetworkEvents(s, _int(hEventObject, W.WSAEINVAL))
+
+
+@_api
+def WSAAsyncSelect(s: int, hWnd: int, wMsg: int, lEvent: int) -> None:
+    s = _socket_arg(s)
+    _table_for(s).WSPAsyncSelect(s, _int(hWnd, W.WSAEINVAL), _int(wMsg, W.WSAEINVAL), _int(lEvent, W.WSAEINVAL))
+    set_last_error(0)

@@ -22,8 +22,10 @@ from typing import Callable, Sequence
 from wsemu import abi as W
 from wsemu import catalog
 from wsemu._native import ffi, lib
-from wsemu import sockaddr
+from wsemu import msgqueue, sockaddr
 from wsemu.errors import WSAError, wsa_from_errno, wsa_from_errno_io
+from wsemu.events import registry as _registry
+from wsemu.events.state import Call as _Call
 from wsemu.spi import argcheck, sharing, sockopts
 from wsemu.spi.descriptor import (LINUX_FAMILY, WINDOWS_FAMILY, Descriptor, probe_socket, table,
                                   wrap_fd)
@@ -42,6 +44,8 @@ _IP_MTU_DISCOVER, _IP_PMTUDISC_DONT = 10, 0
 _SAME_BITS = W.MSG_OOB | W.MSG_PEEK | W.MSG_DONTROUTE
 _RECV_FLAGS = W.MSG_OOB | W.MSG_PEEK | W.MSG_WAITALL | W.MSG_PUSH_IMMEDIATE | W.MSG_PARTIAL
 _SEND_FLAGS = W.MSG_OOB | W.MSG_DONTROUTE | W.MSG_PARTIAL
+
+_ALL_EVENTS = W.FD_ALL_EVENTS
 
 # WSAAccept condition function results.
 _CF = (W.CF_ACCEPT, W.CF_REJECT, W.CF_DEFER)
@@ -368,6 +372,9 @@ class BaseProvider:
                 raise WSAError(W.WSAECONNREFUSED)
         self.table.add(new)
         handle = self.upcalls.WPUModifyIFSHandle(new.info.dwCatalogEntryId, new.fd)
+        if desc.state.events is not None:
+            _registry.reenable(desc, _Call.ACCEPT)
+            _registry.inherit(desc, new, handle)
         return handle, address
 
     def _dequeue(self, desc: Descriptor) -> Descriptor:
@@ -395,6 +402,7 @@ class BaseProvider:
                       "debug", "dontroute", "linger_raw"):
             setattr(state, field, getattr(src, field))
         state.mark_connected()
+        state.accepted = True
         new = Descriptor(sock, state, listener.info, listener.family, listener.type, listener.protocol,
                          overlapped=listener.overlapped)
         new.bound = True
@@ -450,6 +458,7 @@ class BaseProvider:
             if err == 0:
                 state.mark_connected()
                 desc.bound = True
+                _registry.connected(desc)
                 return
             if err == E.EINPROGRESS:
                 state.connecting = True
@@ -457,6 +466,7 @@ class BaseProvider:
                 state.connect_target = address
                 desc.bound = True
                 self.table.waiters.kick()
+                _registry.connect_started(desc)
                 raise WSAError(W.WSAEWOULDBLOCK)
             if err == E.EALREADY:
                 raise WSAError(W.WSAEALREADY)
@@ -492,6 +502,7 @@ class BaseProvider:
                 sockopts.OPTIONS[(W.SOL_SOCKET, W.SO_SNDTIMEO)].set(desc, saved)
         state.mark_connected()
         desc.bound = True
+        _registry.connected(desc)
 
     def _connect_datagram(self, desc: Descriptor, family: int, address: tuple) -> None:
         target = sockaddr.to_linux(family, address)
@@ -510,6 +521,7 @@ class BaseProvider:
             finally:
                 desc.sock.setsockopt(L.SOL_SOCKET, L.SO_BROADCAST, 0)
         desc.bound = True
+        _registry.connected(desc)
 
     def _disconnect_datagram(self, desc: Descriptor) -> None:
         # connect(AF_UNSPEC) dissolves the association; Python's connect() cannot express it.
@@ -530,6 +542,7 @@ class BaseProvider:
             raise WSAError(W.WSAESHUTDOWN if state.shut_wr else state.sticky_error)
         lflags = (_linux_flags(flags, _SEND_FLAGS) | _MSG_NOSIGNAL) if flags else _MSG_NOSIGNAL
         if state.nonblocking and _sendq.by_fd and _sendq.pending(desc.fd):
+            _send_failed(desc)
             raise WSAError(W.WSAEWOULDBLOCK)       # the previous send's tail is still going out
         try:
             if state.nonblocking:
@@ -550,6 +563,7 @@ class BaseProvider:
         except OSError as exc:
             if exc.errno == E.ECONNREFUSED and not desc.is_stream:
                 return desc.sock.send(data, lflags)   # ICMP ignored (item 95)
+            _send_failed(desc)
             raise _io_error(desc, exc, "send") from None
 
     @staticmethod
@@ -574,6 +588,7 @@ class BaseProvider:
         if not desc.is_stream:
             return self._recv_datagram(desc, bufsize, lflags)[0]
         if bufsize < 0:
+            _received(desc, -1)
             raise WSAError(W.WSAEFAULT)
         try:
             if state.nonblocking:
@@ -589,7 +604,10 @@ class BaseProvider:
                     if desc.closing and not blocked:
                         self.table.release(desc)
         except OSError as exc:
+            _received(desc, lflags)
             raise _stream_recv_error(desc, exc, lflags) from None
+        if state.events is not None:
+            _received(desc, lflags)
         if not data and bufsize:
             _check_eof(desc)
         return data
@@ -606,7 +624,9 @@ class BaseProvider:
             else:
                 nbytes = desc.blocking_call(desc.sock.recvmsg_into, buffers, 0, lflags)[0]
         except OSError as exc:
+            _received(desc, lflags)
             raise _stream_recv_error(desc, exc, lflags) from None
+        _received(desc, lflags)
         if not nbytes and any(len(b) for b in buffers):
             _check_eof(desc)
         return nbytes
@@ -618,6 +638,7 @@ class BaseProvider:
             # a duplicate made before the source was bound stays unbound (item 27).
             raise WSAError(W.WSAEINVAL)
         if bufsize < 0:
+            _received(desc, -1)
             raise WSAError(W.WSAEFAULT)
         try:
             if desc.state.nonblocking:
@@ -625,7 +646,9 @@ class BaseProvider:
             else:
                 data, _, mflags, address = desc.blocking_call(desc.sock.recvmsg, bufsize, 0, lflags)
         except OSError as exc:
+            _received(desc, lflags)
             raise _io_error(desc, exc, "recv") from None
+        _received(desc, lflags)
         if mflags & L.MSG_TRUNC:
             # The datagram is consumed; the caller's buffer holds its first part.
             err = WSAError(W.WSAEMSGSIZE)
@@ -653,8 +676,10 @@ class BaseProvider:
             if exc.errno == E.ECONNREFUSED:
                 sent = desc.sock.sendto(data, lflags | _MSG_NOSIGNAL, target)
             elif exc.errno == E.EACCES:
+                _send_failed(desc)
                 raise WSAError(W.WSAEACCES) from None   # broadcast without SO_BROADCAST
             else:
+                _send_failed(desc)
                 raise _io_error(desc, exc, "send") from None
         desc.bound = True                        # sendto binds implicitly (item 94)
         return sent
@@ -706,6 +731,7 @@ class BaseProvider:
         try:
             sent = desc.sock.sendmsg(buffers, (), lflags, *target)
         except OSError as exc:
+            _send_failed(desc)
             raise _io_error(desc, exc, "send") from None
         desc.bound = True
         return sent
@@ -875,13 +901,34 @@ class BaseProvider:
         return desc.info.copy(dwProviderReserved=token)
 
     def WSPEventSelect(self, s: int, hEventObject: int, lNetworkEvents: int) -> None:
-        raise WSAError(W.WSAEOPNOTSUPP)
+        """One registration per underlying socket: this one replaces any other (§2.4). The
+        event and the mask are checked only when either is non-zero (item 170)."""
+        desc = self.lookup(s)
+        mask = argcheck.integer(lNetworkEvents, W.WSAEINVAL) & 0xFFFFFFFF
+        handle = argcheck.integer(hEventObject, W.WSAEINVAL)
+        if handle or mask:
+            _registry.check_event_handle(handle)
+        desc.set_nonblocking(True)
+        _registry.event_select(desc, handle, mask & _ALL_EVENTS)
 
-    def WSPEnumNetworkEvents(self, s: int, hEventObject: int = 0):
-        raise WSAError(W.WSAEOPNOTSUPP)
+    def WSPEnumNetworkEvents(self, s: int, hEventObject: int = 0) -> W.WSANETWORKEVENTS:
+        desc = self.lookup(s)
+        handle = argcheck.integer(hEventObject, W.WSAEINVAL)
+        if handle:
+            _registry.check_event_handle(handle)
+        events, errors = _registry.enumerate_events(desc, handle)
+        return W.WSANETWORKEVENTS(events, list(errors))
 
     def WSPAsyncSelect(self, s: int, hWnd: int, wMsg: int, lEvent: int) -> None:
-        raise WSAError(W.WSAEOPNOTSUPP)
+        """Messages carry wParam = ``s``, the descriptor that registered (item 33)."""
+        desc = self.lookup(s)
+        hwnd = argcheck.integer(hWnd, W.WSAEINVAL)
+        message = argcheck.integer(wMsg, W.WSAEINVAL) & 0xFFFFFFFF
+        mask = argcheck.integer(lEvent, W.WSAEINVAL) & 0xFFFFFFFF
+        if mask and not msgqueue.IsWindow(hwnd):
+            raise WSAError(W.WSAEINVAL)
+        desc.set_nonblocking(True)
+        _registry.async_select(desc, s, hwnd, message, mask & _ALL_EVENTS)
 
     def WSPGetOverlappedResult(self, s: int, lpOverlapped, fWait: bool = False):
         raise WSAError(W.WSAEOPNOTSUPP)
@@ -897,6 +944,20 @@ class BaseProvider:
 # ======================================================================================
 # Helpers (no state of their own)
 # ======================================================================================
+def _received(desc: Descriptor, lflags: int) -> None:
+    """A recv-family request reached the socket (lflags -1: one refused for its buffer):
+    it re-enables FD_READ, or FD_OOB (CONFORMANCE.md §2.3)."""
+    if desc.state.events is not None:
+        call = _Call.RECV_REJECTED if lflags < 0 else _Call.RECV_OOB if lflags & L.MSG_OOB else _Call.RECV
+        _registry.reenable(desc, call)
+
+
+def _send_failed(desc: Descriptor) -> None:
+    """Only a failing send re-enables FD_WRITE (§2.3)."""
+    if desc.state.events is not None:
+        _registry.reenable(desc, _Call.SEND_FAILED)
+
+
 def _create_error(exc: OSError) -> WSAError:
     err = exc.errno or 0
     if err == E.EINVAL:

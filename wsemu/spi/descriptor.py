@@ -50,7 +50,7 @@ class SocketState:
         "inode", "refs", "so_error", "rcvtimeo_ms", "sndtimeo_ms", "exclusive", "reuseaddr",
         "shut_rd", "shut_wr", "sticky_error", "connecting", "connect_target", "connected_at",
         "ever_connected", "deferred", "sndbuf", "rcvbuf", "debug", "dontroute", "linger_raw",
-        "bind_entries", "events", "nonblocking", "listening", "connect_failed",
+        "bind_entries", "events", "nonblocking", "listening", "connect_failed", "accepted",
     )
 
     def __init__(self, inode: int) -> None:
@@ -75,12 +75,13 @@ class SocketState:
         self.dontroute: int | None = None
         self.linger_raw: tuple[int, int] | None = None
         self.bind_entries: list = []
-        self.events = None           # event-select record (network-events issue)
+        self.events = None           # the event registration (wsemu.events.registry)
         # Cache of the kernel's O_NONBLOCK, kept by wsemu's own FIONBIO/event-select calls; it
         # only decides whether a call registers for cancellation. Errors consult the kernel.
         self.nonblocking = False
         self.listening = False
         self.connect_failed = False  # a connect failed: select reports "except" until the next one
+        self.accepted = False        # came from accept (its FD_CONNECT never happened here)
 
     def mark_connected(self) -> None:
         self.connect_failed = False
@@ -233,6 +234,7 @@ class DescriptorTable:
             if self.by_fd.get(desc.fd) is not desc:
                 return
             del self.by_fd[desc.fd]
+            self._leave_registration(desc)
             desc.closing = True
             last = self._drop_ref(desc)
             blocked = list(desc.blocked)
@@ -266,8 +268,15 @@ class DescriptorTable:
         """Drop an adopted descriptor without closing its fd (WSACleanup)."""
         with self.lock:
             if self.by_fd.pop(desc.fd, None) is desc:
+                self._leave_registration(desc)
                 self._drop_ref(desc)
         desc.sock.detach()
+
+    def _leave_registration(self, desc: Descriptor) -> None:
+        """The socket's event registration stops using ``desc`` (lock held, desc removed)."""
+        if desc.state.events is not None:
+            from wsemu.events import registry   # (the events layer imports this module)
+            registry.closing(desc, [d for d in self.by_fd.values() if d.state is desc.state])
 
     def _drop_ref(self, desc: Descriptor) -> bool:
         """One descriptor fewer on the socket (lock held); True when it was the last one, in

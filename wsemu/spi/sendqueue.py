@@ -132,6 +132,9 @@ class SendQueue:
                                           else wsa_from_errno(exc.errno or 0))
         with self.lock:
             self._forget(fd, pending)
+        if pending.state.events is not None and not pending.then_close:
+            from wsemu.events import registry   # (the events layer imports the provider's)
+            registry.recheck(pending.state)
 
     def _forget(self, fd: int, pending: Pending) -> None:
         """Drop the entry (lock held), then carry out the deferred shutdown/close."""

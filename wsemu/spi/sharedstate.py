@@ -101,7 +101,7 @@ SHARED_FIELDS: dict[str, tuple[Callable, Callable]] = {
         _flag("nonblocking"),
     )
 }
-PROCESS_FIELDS = ("inode", "refs", "deferred", "bind_entries", "events")
+PROCESS_FIELDS = ("inode", "refs", "deferred", "bind_entries", "events", "accepted")
 
 
 class Arena:

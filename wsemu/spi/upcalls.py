@@ -106,14 +106,42 @@ class WSPUPCALLTABLE:
                 return entry.path
         raise WSAError(abi.WSAEINVAL)
 
-    # Event objects, window messages, APCs and overlapped completion arrive with the
-    # network-events and overlapped-I/O issues; until then they say so clearly.
+    # Event objects and window messages: what WSACreateEvent... and WSAAsyncSelect use.
+    @staticmethod
+    def WPUCreateEvent() -> int:
+        from wsemu.events.objects import events
+        return events.create()
+
+    @staticmethod
+    def WPUSetEvent(hEvent: int) -> bool:
+        from wsemu.events.objects import events
+        events.set(hEvent)
+        return True
+
+    @staticmethod
+    def WPUResetEvent(hEvent: int) -> bool:
+        from wsemu.events.objects import events
+        events.reset(hEvent)
+        return True
+
+    @staticmethod
+    def WPUCloseEvent(hEvent: int) -> bool:
+        from wsemu.events.objects import events
+        events.close(hEvent)
+        return True
+
+    @staticmethod
+    def WPUPostMessage(hWnd: int, Msg: int, wParam: int, lParam: int) -> bool:
+        from wsemu import msgqueue
+        return msgqueue.PostMessage(hWnd, Msg, wParam, lParam)
+
+    # APCs and overlapped completion arrive with the overlapped-I/O issue; until then they
+    # say so clearly.
     @staticmethod
     def _later(*args: object) -> None:
         raise WSAError(abi.WSAEOPNOTSUPP)
 
-    WPUCreateEvent = WPUSetEvent = WPUResetEvent = WPUCloseEvent = _later
-    WPUPostMessage = WPUQueueApc = WPUCompleteOverlappedRequest = _later
+    WPUQueueApc = WPUCompleteOverlappedRequest = _later
 
 
 upcalls = WSPUPCALLTABLE()

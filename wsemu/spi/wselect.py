@@ -95,7 +95,7 @@ class FdSet:
 # ---------------------------------------------------------------------------------------
 # Readiness: kernel poll bits + Windows socket state -> (read, write, except)
 # ---------------------------------------------------------------------------------------
-def _settle_connect(desc: Descriptor, revents: int) -> None:
+def settle_connect(desc: Descriptor, revents: int) -> None:
     """A pending non-blocking connect finished: record success or the (sticky) failure."""
     state = desc.state
     if revents & _BROKEN:
@@ -116,7 +116,7 @@ def settle(desc: Descriptor) -> None:
     poller.register(desc.fd, _POLLOUT)
     for _, revents in poller.poll(0):
         if revents & (_POLLOUT | _BROKEN):
-            _settle_connect(desc, revents)
+            settle_connect(desc, revents)
 
 
 def readiness(desc: Descriptor, revents: int) -> tuple[bool, bool, bool]:
@@ -125,7 +125,7 @@ def readiness(desc: Descriptor, revents: int) -> tuple[bool, bool, bool]:
     if not desc.is_stream:
         return bool(revents & (_POLLIN | _POLLERR)), bool(revents & _POLLOUT), False
     if state.connecting:
-        _settle_connect(desc, revents)
+        settle_connect(desc, revents)
     if state.connect_failed and not state.connecting:
         return False, False, True
     if state.listening:

@@ -1,0 +1,102 @@
+"""WSAEVENT objects: manual-reset events on eventfd, so an event is a real fd that poll,
+epoll and C code can wait on.
+
+Set = the eventfd's counter is non-zero (readable); reset = drain it. A wait never consumes
+it (manual reset). Handles are the fd numbers; only the ones made here are events — any
+other value is WSA_INVALID_HANDLE, as Windows says of a handle that is no event.
+"""
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+from typing import Sequence
+
+from wsemu import abi as W
+from wsemu.errors import WSAError
+
+_POLLIN = select.POLLIN
+
+
+class EventTable:
+    """The event objects of this process."""
+
+    def __init__(self) -> None:
+        self.handles: set[int] = set()
+        self.lock = threading.Lock()
+
+    def create(self) -> int:
+        fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        with self.lock:
+            self.handles.add(fd)
+        return fd
+
+    def check(self, handle: object) -> int:
+        if handle.__class__ is not int or handle not in self.handles:
+            raise WSAError(W.WSA_INVALID_HANDLE)
+        return handle
+
+    def set(self, handle: object) -> None:
+        os.eventfd_write(self.check(handle), 1)
+
+    def reset(self, handle: object) -> None:
+        try:
+            os.eventfd_read(self.check(handle))
+        except BlockingIOError:
+            pass                       # not set: nothing to drain
+
+    def is_set(self, handle: int) -> bool:
+        return bool(_signalled((self.check(handle),)))
+
+    def close(self, handle: object) -> None:
+        with self.lock:
+            if handle.__class__ is not int or handle not in self.handles:
+                raise WSAError(W.WSA_INVALID_HANDLE)
+            self.handles.discard(handle)
+        os.close(handle)
+
+    def close_all(self) -> None:
+        """WSACleanup does not close events (Windows leaves them to CloseHandle); a forked
+        child keeps its copies too. Used by tests' teardown only."""
+        with self.lock:
+            handles, self.handles = self.handles, set()
+        for fd in handles:
+            os.close(fd)
+
+    def wait(self, events: Sequence[int], wait_all: bool, timeout_ms: int) -> int:
+        """WSAWaitForMultipleEvents: WSA_WAIT_EVENT_0 + the index of the lowest signalled
+        event (with ``wait_all``: once all of them are set at the same time), or
+        WSA_WAIT_TIMEOUT."""
+        if not 0 < len(events) <= W.WSA_MAXIMUM_WAIT_EVENTS:
+            raise WSAError(W.WSA_INVALID_PARAMETER)
+        for handle in events:
+            self.check(handle)
+        deadline = None if timeout_ms == W.WSA_INFINITE else time.monotonic() + timeout_ms / 1000
+        while True:
+            ready = _signalled(events)
+            if ready and not wait_all:
+                return W.WSA_WAIT_EVENT_0 + next(i for i, h in enumerate(events) if h in ready)
+            if wait_all and len(ready) == len(set(events)):
+                return W.WSA_WAIT_EVENT_0
+            # Sleep until one of those not set is (manual reset: the set ones stay set).
+            poller = select.poll()
+            for handle in set(events) - ready:
+                poller.register(handle, _POLLIN)
+            if deadline is None:
+                poller.poll()
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(max(0, int(remaining * 1000 + 0.999))):
+                if time.monotonic() >= deadline:
+                    return W.WSA_WAIT_TIMEOUT
+
+
+def _signalled(handles: Sequence[int]) -> set[int]:
+    poller = select.poll()
+    for handle in set(handles):
+        poller.register(handle, _POLLIN)
+    return {fd for fd, _ in poller.poll(0)}
+
+
+events = EventTable()
