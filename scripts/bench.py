@@ -217,6 +217,126 @@ def measure_local_dup(count: int) -> tuple[float, float]:
     return statistics.median(raw), statistics.median(emu)
 
 
+# --------------------------------------------------------------------------------------
+# Event wake-up (DESIGN.md §4: <= 2x a raw epoll wake; <= 1.2x growth from 100 to 10,000
+# registered sockets)
+# --------------------------------------------------------------------------------------
+def _echo_peer(port: int) -> None:
+    """Echo every byte back (plain sockets: the peer is the same for both variants)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while data := s.recv(64):
+        s.send(data)
+    s.close()
+
+
+def _raise_fd_limit(needed: int) -> None:
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(needed, soft), max(needed, hard)))
+
+
+def _wakeup_round(kind: str, count: int, idle: int) -> tuple[list[float], float]:
+    """Per-wake times (s) of ``count`` echoes: a byte goes out, and the time until the wait
+    for the echo returns is measured; ``idle`` more sockets are registered meanwhile. Also
+    returns the Python heap bytes the idle registrations took (wsemu only)."""
+    import select
+    import tracemalloc
+    ctx = multiprocessing.get_context("spawn")
+    clock = time.perf_counter
+    times = []
+    per_socket = 0.0
+    if kind == "raw":
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        peer = ctx.Process(target=_echo_peer, args=(lsock.getsockname()[1],))
+        peer.start()
+        s, _ = lsock.accept()
+        lsock.close()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        epoll = select.epoll()
+        epoll.register(s, select.EPOLLIN)
+        others = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(idle)]
+        for other in others:
+            epoll.register(other, select.EPOLLIN)
+        for _ in range(count):
+            start = clock()
+            s.send(b"x")
+            epoll.poll()
+            times.append(clock() - start)
+            s.recv(1)
+        for other in others:
+            other.close()
+        epoll.close()
+        s.close()
+    else:
+        from wsemu import ws2
+        ws2.WSAStartup(0x0202)
+        lsock = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
+        ws2.bind(lsock, ("127.0.0.1", 0))
+        ws2.listen(lsock, 1)
+        peer = ctx.Process(target=_echo_peer, args=(ws2.getsockname(lsock)[1],))
+        peer.start()
+        s, _ = ws2.accept(lsock)
+        ws2.closesocket(lsock)
+        ws2.setsockopt(s, ws2.IPPROTO_TCP, ws2.TCP_NODELAY, 1)
+        event, quiet = ws2.WSACreateEvent(), ws2.WSACreateEvent()
+        ws2.WSAEventSelect(s, event, ws2.FD_READ)
+        others = [ws2.socket(ws2.AF_INET, ws2.SOCK_DGRAM, ws2.IPPROTO_UDP) for _ in range(idle)]
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for other in others:
+            ws2.WSAEventSelect(other, quiet, ws2.FD_READ)
+        per_socket = (tracemalloc.get_traced_memory()[0] - before) / max(idle, 1)
+        tracemalloc.stop()
+        wait, enum, recv, send = ws2.WSAWaitForMultipleEvents, ws2.WSAEnumNetworkEvents, ws2.recv, ws2.send
+        events = [event]
+        for _ in range(count):
+            start = clock()
+            send(s, b"x")
+            wait(events, False, ws2.WSA_INFINITE)
+            times.append(clock() - start)
+            enum(s, event)
+            recv(s, 1)
+        ws2.closesocket(s)
+        ws2.WSACleanup()
+        ws2.WSACloseEvent(event)
+        ws2.WSACloseEvent(quiet)
+    peer.join()
+    if peer.exitcode != 0:
+        raise SystemExit(f"{kind} echo peer failed with exit code {peer.exitcode}")
+    return times, per_socket
+
+
+def measure_wakeup(count: int, rounds: int) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {"raw": [], "wsemu": []}
+    for i in range(rounds):
+        for kind in ("raw", "wsemu") if i % 2 == 0 else ("wsemu", "raw"):
+            print(f"  wake-up   round {i + 1}/{rounds} {kind:5} ...", end="", flush=True)
+            times, _ = _wakeup_round(kind, count, 0)
+            results[kind] += times[count // 10:]
+            print(f" median {statistics.median(times) * 1e6:.1f} us", flush=True)
+    return results
+
+
+def measure_scale(count: int, rounds: int, small: int, large: int) -> tuple[list[float], list[float], float]:
+    """wsemu wake-ups with ``small`` and with ``large`` other sockets registered; and the
+    Python heap bytes per registration."""
+    _raise_fd_limit(large + 1024)
+    few, many, per_socket = [], [], 0.0
+    for i in range(rounds):
+        for idle, results in ((small, few), (large, many)) if i % 2 == 0 else ((large, many), (small, few)):
+            print(f"  scale     round {i + 1}/{rounds} {idle:5} registered ...", end="", flush=True)
+            times, per = _wakeup_round("wsemu", count, idle)
+            results += times[count // 10:]
+            if idle == large:
+                per_socket = per
+            print(f" median {statistics.median(times) * 1e6:.1f} us", flush=True)
+    return few, many, per_socket
+
+
 def _p99(values: list[float]) -> float:
     return sorted(values)[int(len(values) * 0.99)]
 
@@ -238,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulk-bytes", type=int, default=BULK_BYTES)
     parser.add_argument("--pingpongs", type=int, default=PINGPONGS)
     parser.add_argument("--handoffs", type=int, default=1000)
+    parser.add_argument("--wakeups", type=int, default=2000)
+    parser.add_argument("--registered", type=int, default=10_000)
     args = parser.parse_args(argv)
 
     print(f"wsemu benchmarks on {platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()}),"
@@ -247,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     handoff = measure_handoff(args.handoffs, args.rounds)
     raw_ho, emu_ho = statistics.median(handoff["raw"]), statistics.median(handoff["wsemu"])
     raw_dup, emu_dup = measure_local_dup(args.handoffs)
+    wake = measure_wakeup(args.wakeups, args.rounds)
+    raw_wk, emu_wk = statistics.median(wake["raw"]), statistics.median(wake["wsemu"])
+    few, many, per_socket = measure_scale(args.wakeups, args.rounds, 100, args.registered)
+    few_md, many_md = statistics.median(few), statistics.median(many)
 
     mb = args.bulk_bytes / 1e6
     rows = [
@@ -262,12 +388,19 @@ def main(argv: list[str] | None = None) -> int:
          _p99(handoff["wsemu"]) * 1e6, _p99(handoff["wsemu"]) / _p99(handoff["raw"]), "(reported)", True),
         ("in-process duplicate + claim, median (us)", raw_dup * 1e6, emu_dup * 1e6, emu_dup / raw_dup,
          "(reported; raw: dup)", True),
+        ("event wake-up: 1 byte -> wait returns, median (us)", raw_wk * 1e6, emu_wk * 1e6, emu_wk / raw_wk,
+         "<= 2x", emu_wk / raw_wk <= 2),
+        ("event wake-up, p99 (us)", _p99(wake["raw"]) * 1e6, _p99(wake["wsemu"]) * 1e6,
+         _p99(wake["wsemu"]) / _p99(wake["raw"]), "(reported)", True),
+        (f"wake-up with 100 vs {args.registered} registered (us)", few_md * 1e6, many_md * 1e6,
+         many_md / few_md, "<= 1.2x growth", many_md / few_md <= 1.2),
+        ("Python heap per registered socket (bytes)", 0.0, per_socket, 0.0, "(reported)", True),
     ]
     print()
-    print(f"| {'benchmark':48} | {'raw socket':>10} | {'wsemu':>10} | {'ratio':>6} | {'budget':20} | verdict |")
-    print(f"|{'-' * 50}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 22}|---------|")
+    print(f"| {'benchmark':52} | {'raw socket':>10} | {'wsemu':>10} | {'ratio':>6} | {'budget':20} | verdict |")
+    print(f"|{'-' * 54}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 22}|---------|")
     for name, raw, emu, ratio, budget, ok in rows:
-        print(f"| {name:48} | {raw:10.1f} | {emu:10.1f} | {ratio:5.2f}x | {budget:20} | {'ok' if ok else 'OVER':7} |")
+        print(f"| {name:52} | {raw:10.1f} | {emu:10.1f} | {ratio:5.2f}x | {budget:20} | {'ok' if ok else 'OVER':7} |")
     return 0 if all(row[-1] for row in rows) else 1
 
 

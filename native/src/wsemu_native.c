@@ -2,7 +2,11 @@
  * so Linux and Windows names never meet). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,6 +44,35 @@ int wsemu_disconnect(int fd)
     memset(&unspec, 0, sizeof unspec);
     unspec.sa_family = AF_UNSPEC;
     return connect(fd, &unspec, sizeof unspec);
+}
+
+/* What the event layer looks at on every wake-up, in one call (wsemu.events.registry):
+ * out[0] = poll revents (``revents`` when the caller has them from epoll, else polled now),
+ * out[1] = bytes queued to read (FIONREAD), out[2] = the TCP state when the socket shows a
+ * hang-up (else -1). Returns 0, or -errno. */
+int wsemu_sock_observe(int fd, int revents, int *out)
+{
+    if (revents < 0) {
+        struct pollfd p = { .fd = fd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP };
+        int n = poll(&p, 1, 0);
+        if (n < 0)
+            return -errno;
+        revents = n ? p.revents : 0;
+    }
+    int queued = 0;
+    if (ioctl(fd, FIONREAD, &queued) < 0)
+        queued = 0;
+    int state = -1;
+    if (revents & (POLLRDHUP | POLLHUP)) {
+        struct tcp_info info;
+        socklen_t len = sizeof info;
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
+            state = info.tcpi_state;
+    }
+    out[0] = revents;
+    out[1] = queued;
+    out[2] = state;
+    return 0;
 }
 
 /* ---- Shared-state arenas (wsemu.spi.sharedstate) ------------------------------------ */

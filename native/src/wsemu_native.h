@@ -101,5 +101,6 @@ int wsemu_inbox_send(int conn, int sock_fd, int arena_fd, uint32_t token, uint32
 int wsemu_inbox_drain(int epfd, int listener, uint32_t uid, wsemu_inbox_record *out, int max);
 int wsemu_install_wake_signal(int signo);
 int wsemu_disconnect(int fd);
+int wsemu_sock_observe(int fd, int revents, int *out);
 /* CDEF-END */
 #endif

@@ -13,16 +13,23 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from typing import Callable
 
 # Everything an event can come from; edge-triggered (see the module docstring).
 INTEREST = select.EPOLLIN | select.EPOLLPRI | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
+GRACE = 0.005      # seconds without a waiting thread before the monitor thread takes over
 
 
 class Monitor:
-    def __init__(self, on_report: Callable[[int], None]) -> None:
-        self.on_report = on_report        # called with the watched fd, on the monitor thread
+    def __init__(self, on_report: Callable[[int, int], None]) -> None:
+        self.on_report = on_report        # (watched fd, epoll revents), on a draining thread
         self.lock = threading.Lock()
+        self.draining = threading.Lock()
+        self.ready = threading.Condition(threading.Lock())
+        self.driving: list[None] = []     # one entry per thread waiting on event objects
+        self.last_drive = 0.0
+        self.signalled: set[int] = set()  # events the reports set (see drain)
         self.epoll: select.epoll | None = None
         self.wake: int | None = None      # an eventfd that stops the thread
         self.thread: threading.Thread | None = None
@@ -45,29 +52,72 @@ class Monitor:
     def _start(self) -> None:
         self.epoll = select.epoll()
         self.wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self.epoll.register(self.wake, select.EPOLLIN)
         self.thread = threading.Thread(target=self._run, args=(self.epoll, self.wake),
                                        name="wsemu-events", daemon=True)
         self.thread.start()
 
     def _run(self, epoll: select.epoll, wake: int) -> None:
-        # Wait for readiness without taking the reports, and take them only while busy: so
-        # "not readable and not busy" (idle()) really means every report was handled.
+        # Wait for readiness without taking the reports; take them in drain(). A thread
+        # waiting on an event object *drives*: it watches the epoll itself and runs the
+        # reports on its own thread, so the event is set where it is awaited, with no
+        # hand-over. Meanwhile this thread stands by (in Python two threads taking turns
+        # at the interpreter cost more than the work), and resumes only once nobody has
+        # driven for GRACE: events nobody is waiting for may be a moment late.
         waiter = select.poll()
         waiter.register(epoll.fileno(), select.POLLIN)
+        waiter.register(wake, select.POLLIN)
         while True:
+            self._stand_by()
             try:
                 waiter.poll()
             except InterruptedError:
                 continue
+            if self.wake is None or self._stopping(wake):
+                return
+            if not self.driving:
+                self.drain()
+
+    def _stand_by(self) -> None:
+        with self.ready:
+            while self.epoll is not None and (
+                    self.driving or time.monotonic() - self.last_drive < GRACE):
+                self.ready.wait(GRACE)
+
+    def drive(self) -> int | None:
+        """A thread starts waiting on event objects: the epoll fd it should watch too (None
+        when no socket is watched). Call ``done_driving`` after. (A list's append and pop
+        are atomic: no lock on the way into every wait.)"""
+        self.driving.append(None)
+        epoll = self.epoll
+        return None if epoll is None else epoll.fileno()
+
+    def done_driving(self) -> None:
+        self.last_drive = time.monotonic()
+        self.driving.pop()
+
+    @staticmethod
+    def _stopping(wake: int) -> bool:
+        try:
+            os.eventfd_read(wake)
+        except BlockingIOError:
+            return False
+        return True
+
+    def drain(self) -> set[int]:
+        """Handle every report waiting (on whichever thread calls it); the event objects
+        the reports set, so that a waiter need not ask the kernel which."""
+        with self.draining:
+            epoll = self.epoll
+            if epoll is None:
+                return set()
             self.busy = True
+            signalled = self.signalled = set()
             try:
-                for fd, _ in epoll.poll(0):
-                    if fd == wake:
-                        return
-                    self.on_report(fd)
+                for fd, revents in epoll.poll(0):
+                    self.on_report(fd, revents)
             finally:
                 self.busy = False
+            return signalled
 
     def stop(self) -> None:
         """Stop the thread and close the epoll (WSACleanup of the last user)."""
@@ -77,9 +127,12 @@ class Monitor:
         if thread is None:
             return
         os.eventfd_write(wake, 1)
+        with self.ready:
+            self.ready.notify_all()
         if thread is not threading.current_thread():
             thread.join()
-        epoll.close()
+        with self.draining:
+            epoll.close()
         os.close(wake)
 
     def idle(self) -> bool:
@@ -95,6 +148,9 @@ class Monitor:
     def after_fork_in_child(self) -> None:
         # The thread is not in the child; the epoll and eventfd copies are the parent's.
         self.lock = threading.Lock()
+        self.draining = threading.Lock()
+        self.ready = threading.Condition(threading.Lock())
+        self.driving = []
         epoll, wake = self.epoll, self.wake
         self.thread = self.epoll = self.wake = None
         self.busy = False

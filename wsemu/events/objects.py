@@ -25,6 +25,7 @@ class EventTable:
     def __init__(self) -> None:
         self.handles: set[int] = set()
         self.lock = threading.Lock()
+        self.pump = None           # the events monitor (wsemu.events.registry sets it)
 
     def create(self) -> int:
         fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
@@ -67,29 +68,57 @@ class EventTable:
     def wait(self, events: Sequence[int], wait_all: bool, timeout_ms: int) -> int:
         """WSAWaitForMultipleEvents: WSA_WAIT_EVENT_0 + the index of the lowest signalled
         event (with ``wait_all``: once all of them are set at the same time), or
-        WSA_WAIT_TIMEOUT."""
+        WSA_WAIT_TIMEOUT.
+
+        While sockets are registered, the wait also watches the monitor's epoll and, when
+        it has reports, runs them itself: the event is then set on this thread, without a
+        hand-over from the monitor thread (a wake-up's latency is the point of waiting)."""
         if not 0 < len(events) <= W.WSA_MAXIMUM_WAIT_EVENTS:
             raise WSAError(W.WSA_INVALID_PARAMETER)
+        handles = self.handles
         for handle in events:
-            self.check(handle)
+            if handle.__class__ is not int or handle not in handles:
+                raise WSAError(W.WSA_INVALID_HANDLE)
         deadline = None if timeout_ms == W.WSA_INFINITE else time.monotonic() + timeout_ms / 1000
+        pump = self.pump
+        if pump is None:
+            return self._wait(events, wait_all, deadline, None)
+        try:
+            return self._wait(events, wait_all, deadline, pump)
+        finally:
+            pump.done_driving()
+
+    @staticmethod
+    def _wait(events: Sequence[int], wait_all: bool, deadline: float | None, pump) -> int:
+        unset = set(events)
+        epoll = pump.drive() if pump is not None else None
         while True:
-            ready = _signalled(events)
-            if ready and not wait_all:
-                return W.WSA_WAIT_EVENT_0 + next(i for i, h in enumerate(events) if h in ready)
-            if wait_all and len(ready) == len(set(events)):
-                return W.WSA_WAIT_EVENT_0
-            # Sleep until one of those not set is (manual reset: the set ones stay set).
             poller = select.poll()
-            for handle in set(events) - ready:
+            for handle in unset:
                 poller.register(handle, _POLLIN)
+            if epoll is not None:
+                poller.register(epoll, _POLLIN)
             if deadline is None:
-                poller.poll()
+                wait_ms = None
+            else:
+                wait_ms = max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+            ready = {fd for fd, _ in poller.poll(wait_ms)}
+            if epoll in ready:
+                ready.discard(epoll)
+                ready |= pump.drain() & unset
+                if not ready:
+                    continue
+            if ready:
+                if not wait_all:
+                    return W.WSA_WAIT_EVENT_0 + next(i for i, h in enumerate(events) if h in ready)
+                unset -= ready
+                if not unset:
+                    if len(_signalled(events)) == len(set(events)):   # still all set at once
+                        return W.WSA_WAIT_EVENT_0
+                    unset = set(events) - _signalled(events)
                 continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not poller.poll(max(0, int(remaining * 1000 + 0.999))):
-                if time.monotonic() >= deadline:
-                    return W.WSA_WAIT_TIMEOUT
+            if deadline is not None and time.monotonic() >= deadline:
+                return W.WSA_WAIT_TIMEOUT
 
 
 def _signalled(handles: Sequence[int]) -> set[int]:

@@ -10,33 +10,40 @@ transition, and applies its effects.
 from __future__ import annotations
 
 import errno as E
-import fcntl
 import os
 import select as _select
 import socket as L
 import struct
-import termios
 import threading
 
 from wsemu import abi as W
 from wsemu import msgqueue
+from wsemu._native import ffi, lib
 from wsemu.events import state as S
 from wsemu.events.monitor import Monitor
 from wsemu.events.objects import events as event_objects
 from wsemu.errors import WSAError
 
-_POLL_ALL = _select.POLLIN | _select.POLLPRI | _select.POLLOUT | _select.POLLRDHUP
-_BROKEN = _select.POLLERR | _select.POLLHUP
 # TCP states in which the peer's FIN has arrived (linux/tcp_states.h). A socket that had
 # shut down its own side and then gets the FIN is TCP_CLOSE (its TIME_WAIT is a separate
 # mini-socket); a reset is told apart by its error, looked at first.
 _TCP_CLOSE, _TCP_CLOSE_WAIT, _TCP_LAST_ACK, _TCP_CLOSING, _TCP_TIME_WAIT = 7, 8, 9, 11, 6
 _PEER_FIN_STATES = (_TCP_CLOSE_WAIT, _TCP_LAST_ACK, _TCP_CLOSING, _TCP_TIME_WAIT, _TCP_CLOSE)
-_TCPI_UNACKED = struct.Struct("@I")       # tcpi_unacked: a listener's accept-queue length
-_TCPI_UNACKED_AT = 24
-_INT = struct.Struct("@i")
+_TCPI_UNACKED_AT = 24      # tcpi_unacked: a listener's accept-queue length
 
 lock = threading.RLock()
+
+
+class _Provider:
+    """The base provider's modules this layer reads (bound at first use: they import it)."""
+
+    def __getattr__(self, name: str):
+        from wsemu.spi import sendqueue, wselect
+        self.wselect, self.send_queue = wselect, sendqueue.queue
+        return getattr(self, name)
+
+
+_provider = _Provider()
 
 
 class Registration:
@@ -80,20 +87,6 @@ def _bound(desc) -> bool:
         return False
 
 
-def _revents(fd: int) -> int:
-    poller = _select.poll()
-    poller.register(fd, _POLL_ALL)
-    got = poller.poll(0)
-    return got[0][1] if got else 0
-
-
-def _inq(fd: int) -> int:
-    try:
-        return _INT.unpack(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
-    except OSError:
-        return 0
-
-
 def _tcp_info(desc) -> bytes:
     try:
         return desc.sock.getsockopt(L.IPPROTO_TCP, L.TCP_INFO, 32)
@@ -101,19 +94,27 @@ def _tcp_info(desc) -> bytes:
         return b"\x07" + bytes(31)
 
 
-def observe(desc, reg: Registration, report: bool = False) -> S.Observation:
-    """What holds on the socket now, and what newly arrived since the last look (``report``:
-    the monitor was woken for it, which for a datagram socket means a datagram came)."""
-    from wsemu.spi import wselect                        # (imports the descriptor layer)
+_seen = ffi.new("int[3]")      # wsemu_sock_observe's answer (used under ``lock`` only)
+
+
+def observe(desc, reg: Registration, revents: int = -1) -> S.Observation:
+    """What holds on the socket now, and what newly arrived since the last look.
+    ``revents``: the readiness epoll reported with a wake-up (-1: none, look now); for a
+    datagram socket, a wake-up with data means a datagram came."""
     phase = phase_of(desc)
     if phase == S.Phase.IDLE:
         return S.Observation()
-    revents = _revents(desc.fd)
-    ready = arrived = S.Ready(0)
+    report = revents >= 0
+    if lib.wsemu_sock_observe(desc.fd, revents, _seen) < 0:
+        return S.Observation()
+    revents, queued, tcp_state = _seen[0], _seen[1], _seen[2]
+    ready = arrived = 0
     connect_error = 0
     state = desc.state
-    if phase == S.Phase.CONNECTING:
-        wselect.settle_connect(desc, revents)
+    if phase == S.Phase.CONNECTED:
+        ready, arrived = _connected(desc, reg, revents, queued, tcp_state)
+    elif phase == S.Phase.CONNECTING:
+        _provider.wselect.settle_connect(desc, revents)
         if state.connect_failed:
             ready, connect_error = S.Ready.FAILED, state.so_error
         elif state.ever_connected:
@@ -125,8 +126,6 @@ def observe(desc, reg: Registration, report: bool = False) -> S.Observation:
         if waiting > reg.seen:
             arrived |= S.Ready.DATA
         reg.seen = waiting
-    elif phase == S.Phase.CONNECTED:
-        ready, arrived = _connected(desc, reg, revents)
     else:
         if revents & _select.POLLIN:
             ready |= S.Ready.DATA
@@ -137,15 +136,14 @@ def observe(desc, reg: Registration, report: bool = False) -> S.Observation:
     return S.detect(reg.record.mode, phase, ready, arrived, connect_error)
 
 
-def _connected(desc, reg: Registration, revents: int) -> tuple[S.Ready, S.Ready]:
-    from wsemu.spi.sendqueue import queue as send_queue
+def _connected(desc, reg: Registration, revents: int, queued: int, tcp_state: int) -> tuple[int, int]:
+    send_queue = _provider.send_queue
     state = desc.state
-    ready = arrived = S.Ready(0)
-    queued = _inq(desc.fd)
+    ready = arrived = 0
     if queued:
-        ready |= S.Ready.DATA
+        ready = S.Ready.DATA
         if queued > reg.seen:
-            arrived |= S.Ready.DATA
+            arrived = S.Ready.DATA
     reg.seen = queued
     if revents & _select.POLLPRI:
         ready |= S.Ready.URGENT
@@ -157,7 +155,7 @@ def _connected(desc, reg: Registration, revents: int) -> tuple[S.Ready, S.Ready]
             state.sticky_error = W.WSAECONNRESET      # recv/send report it from now on
     if state.sticky_error:
         ready |= S.Ready.RESET
-    elif revents & (_select.POLLRDHUP | _select.POLLHUP) and _tcp_info(desc)[0] in _PEER_FIN_STATES:
+    elif tcp_state in _PEER_FIN_STATES:
         ready |= S.Ready.PEER_CLOSED
     return ready, arrived
 
@@ -170,33 +168,35 @@ def _apply(reg: Registration, effects: S.Effects) -> None:
         try:
             os.eventfd_write(reg.event, 1)
         except OSError:
-            pass                       # the application closed its event: nothing to set
+            return                     # the application closed its event: nothing to set
+        monitor.signalled.add(reg.event)
     for event, error in effects.messages:
         if reg.hwnd:
             msgqueue.PostMessage(reg.hwnd, reg.wmsg, reg.wparam, (error & 0xFFFF) << 16 | event)
 
 
-def look(desc, reg: Registration, report: bool = False) -> None:
+def look(desc, reg: Registration, revents: int = -1) -> None:
     """Post what the socket shows now (lock held)."""
-    reg.record, effects = S.post(reg.record, observe(desc, reg, report))
+    reg.record, effects = S.post(reg.record, observe(desc, reg, revents))
     _apply(reg, effects)
 
 
 # ---------------------------------------------------------------------------------------
 # The monitor
 # ---------------------------------------------------------------------------------------
-def _on_report(fd: int) -> None:
+def _on_report(fd: int, revents: int) -> None:
     with lock:
         reg = _watched.get(fd)
         if reg is None or reg.desc.closing:
             return
         try:
-            look(reg.desc, reg, report=True)
+            look(reg.desc, reg, revents)
         except (OSError, WSAError):
             pass                       # the socket went away under us: nothing to post
 
 
 monitor = Monitor(_on_report)
+event_objects.pump = monitor        # a thread waiting on an event runs the reports itself
 _watched: dict[int, Registration] = {}
 
 
@@ -271,14 +271,16 @@ def async_select(desc, handle: int, hwnd: int, message: int, mask: int) -> None:
 
 
 def enumerate_events(desc, handle: int) -> tuple[int, tuple[int, ...]]:
-    """WSAEnumNetworkEvents: (events, iErrorCode[10]); resets ``handle`` if given."""
+    """WSAEnumNetworkEvents: (events, iErrorCode[10]); resets ``handle`` if given. Reports
+    the kernel has made and nobody has handled yet are handled first (not under ``lock``:
+    the monitor takes its own lock, then this one)."""
+    if desc.state.events is not None:
+        monitor.drain()
     with lock:
         reg = desc.state.events
         if reg is None:
             returned, errors = 0, S.NO_ERRORS
         else:
-            if not desc.closing:
-                look(desc, reg)
             reg.record, returned, errors = S.enumerate_events(reg.record)
         if handle:
             event_objects.reset(handle)

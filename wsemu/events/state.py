@@ -17,8 +17,8 @@ The model (Wine's server/sock.c, corrected to Windows where §4 says Wine is wro
 """
 from __future__ import annotations
 
-import dataclasses
 import enum
+import typing
 
 from wsemu import abi as W
 
@@ -75,8 +75,11 @@ def bit_index(event: int) -> int:
     return event.bit_length() - 1
 
 
-@dataclasses.dataclass(frozen=True)
-class Record:
+_INDEX = {event: bit_index(event) for event in (READ, WRITE, OOB, ACCEPT, CONNECT, CLOSE)}
+
+
+class Record(typing.NamedTuple):
+    """(Tuples: a record is made on every event and every re-enabling call.)"""
     mode: Mode = Mode.NONE
     mask: int = 0
     pending: int = 0
@@ -84,8 +87,7 @@ class Record:
     errors: tuple[int, ...] = NO_ERRORS     # WSA error per FD_*_BIT, for iErrorCode / lParam
 
 
-@dataclasses.dataclass(frozen=True)
-class Effects:
+class Effects(typing.NamedTuple):
     signal: bool = False                     # set the registered event object
     messages: tuple[tuple[int, int], ...] = ()   # (FD_* event, WSA error), in posting order
 
@@ -93,8 +95,7 @@ class Effects:
 NOTHING = Effects()
 
 
-@dataclasses.dataclass(frozen=True)
-class Observation:
+class Observation(typing.NamedTuple):
     """What the shell saw on the kernel socket, in Windows terms: events whose condition
     holds now (``level``), those of them that newly happened (``arrived``), and the error
     each carries."""
@@ -106,8 +107,9 @@ class Observation:
 # ---------------------------------------------------------------------------------------
 # Detection: (phase, kernel readiness) -> Windows events (§2.2), a literal table
 # ---------------------------------------------------------------------------------------
-class Ready(enum.IntFlag):
-    """Kernel readiness, as the shell found it (not Linux numbers: its own names)."""
+class Ready:
+    """Kernel readiness, as the shell found it (its own names, not Linux numbers; plain ints
+    because this runs on every wake-up)."""
     DATA = 1          # bytes (or a datagram, or a connection) waiting
     URGENT = 2        # an urgent byte not yet read (out of line)
     WRITABLE = 4
@@ -117,7 +119,7 @@ class Ready(enum.IntFlag):
 
 
 # phase -> [(readiness that matters, event it posts)]
-DETECTION: dict[Phase, tuple[tuple[Ready, int], ...]] = {
+DETECTION: dict[Phase, tuple[tuple[int, int], ...]] = {
     Phase.IDLE: (),                                           # never polled (§2.2)
     Phase.CONNECTING: ((Ready.WRITABLE, CONNECT | WRITE), (Ready.FAILED, CONNECT)),
     Phase.LISTENING: ((Ready.DATA, ACCEPT),),
@@ -130,16 +132,29 @@ DETECTION: dict[Phase, tuple[tuple[Ready, int], ...]] = {
 MESSAGE_DETECTION = {**DETECTION, Phase.DATAGRAM_UNBOUND: ((Ready.WRITABLE, WRITE),)}
 
 
-def detect(mode: Mode, phase: Phase, ready: Ready, arrived: Ready = Ready(0),
-           connect_error: int = 0) -> Observation:
-    """The Windows events ``ready`` means for a socket in ``phase``."""
-    table = MESSAGE_DETECTION if mode == Mode.MESSAGE else DETECTION
-    level = new = 0
-    for condition, events in table[phase]:
+def _events_for(table: tuple[tuple[int, int], ...], ready: int) -> int:
+    events = 0
+    for condition, posts in table:
         if ready & condition:
-            level |= events
-            if arrived & condition:
-                new |= events
+            events |= posts
+    return events
+
+
+# (mode is MESSAGE, phase) -> the events of every readiness value: the tables above, unrolled
+# once (detection runs on every wake-up).
+_UNROLLED = {
+    (is_message, phase): tuple(_events_for(rows[phase], ready) for ready in range(64))
+    for is_message, rows in ((False, DETECTION), (True, MESSAGE_DETECTION)) for phase in Phase
+}
+
+
+def detect(mode: Mode, phase: Phase, ready: int, arrived: int = 0, connect_error: int = 0) -> Observation:
+    """The Windows events ``ready`` means for a socket in ``phase``."""
+    events = _UNROLLED[mode == Mode.MESSAGE, phase]
+    level = events[ready]
+    new = events[ready & arrived] if arrived else 0
+    if not ready & (Ready.FAILED | Ready.RESET):
+        return Observation(level, new, ())
     errors = []
     if phase == Phase.CONNECTING and ready & Ready.FAILED:
         level &= ~WRITE                                        # a failed connect is no FD_WRITE
@@ -159,25 +174,23 @@ def post(rec: Record, seen: Observation) -> tuple[Record, Effects]:
         fresh |= seen.arrived & POSTED_ON_ARRIVAL
     if not fresh:
         return rec, NOTHING
-    errors = list(rec.errors)
-    for event in MESSAGE_ORDER:
-        if fresh & event:
-            errors[bit_index(event)] = 0
-    for event, error in seen.errors:
-        if fresh & event:
-            errors[bit_index(event)] = error
-    rec = dataclasses.replace(rec, pending=rec.pending | fresh, reported=rec.reported | fresh,
-                              errors=tuple(errors))
-    return _deliver(rec)
-
-
-def _deliver(rec: Record) -> tuple[Record, Effects]:
+    errors = rec.errors
+    if seen.errors or errors is not NO_ERRORS:
+        errors = list(errors)
+        for event in MESSAGE_ORDER:
+            if fresh & event:
+                errors[_INDEX[event]] = 0
+        for event, error in seen.errors:
+            if fresh & event:
+                errors[_INDEX[event]] = error
+        errors = tuple(errors)
+    rec = Record(rec.mode, rec.mask, rec.pending | fresh, rec.reported | fresh, errors)
     if rec.mode == Mode.MESSAGE:
-        messages = tuple((event, rec.errors[bit_index(event)]) for event in MESSAGE_ORDER
+        messages = tuple((event, rec.errors[_INDEX[event]]) for event in MESSAGE_ORDER
                          if rec.pending & rec.mask & event)
-        return dataclasses.replace(rec, pending=0), Effects(messages=messages)
+        return Record(rec.mode, rec.mask, 0, rec.reported, rec.errors), Effects(False, messages)
     if rec.mode == Mode.EVENT:
-        return rec, Effects(signal=bool(rec.pending & rec.mask))
+        return rec, Effects(signal=bool(fresh & rec.mask))
     return rec, NOTHING
 
 
@@ -186,13 +199,13 @@ def reenable(rec: Record, call: Call) -> Record:
     bits = REENABLES[call].get(rec.mode, 0)
     if not (rec.pending | rec.reported) & bits:
         return rec
-    return dataclasses.replace(rec, pending=rec.pending & ~bits, reported=rec.reported & ~bits)
+    return Record(rec.mode, rec.mask, rec.pending & ~bits, rec.reported & ~bits, rec.errors)
 
 
 def event_select(rec: Record, mask: int) -> tuple[Record, Effects]:
     """WSAEventSelect: replace the registration; signal if unconsumed events are selected
     (§2.4). Never touches the pending or reported sets."""
-    rec = dataclasses.replace(rec, mode=Mode.EVENT, mask=mask)
+    rec = Record(Mode.EVENT, mask, rec.pending, rec.reported, rec.errors)
     return rec, Effects(signal=bool(rec.pending & mask))
 
 
@@ -207,7 +220,7 @@ def enumerate_events(rec: Record) -> tuple[Record, int, tuple[int, ...]]:
     returned); those bits leave ``pending``; ``reported`` stays (§2.3)."""
     returned = rec.pending & rec.mask
     errors = tuple(rec.errors[i] if returned & (1 << i) else 0 for i in range(W.FD_MAX_EVENTS))
-    return dataclasses.replace(rec, pending=rec.pending & ~returned), returned, errors
+    return Record(rec.mode, rec.mask, rec.pending & ~returned, rec.reported, rec.errors), returned, errors
 
 
 def inherit(listener: Record) -> Record:
@@ -220,5 +233,5 @@ def connected(rec: Record, datagram: bool) -> tuple[Record, Effects]:
     FD_CONNECT and FD_WRITE. A datagram socket (item 141, §4.7) posts both in event mode;
     in message mode its FD_WRITE is re-enabled, for the shell's next look to post again."""
     if datagram and rec.mode == Mode.MESSAGE:
-        return dataclasses.replace(rec, pending=rec.pending & ~WRITE, reported=rec.reported & ~WRITE), NOTHING
+        return Record(rec.mode, rec.mask, rec.pending & ~WRITE, rec.reported & ~WRITE, rec.errors), NOTHING
     return post(rec, Observation(level=CONNECT | WRITE))
