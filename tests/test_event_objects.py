@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.helpers import fails, tcp_pair, wait_for
+from tests.helpers import fails, tcp_pair
 from wsemu import msgqueue, ws2
 from wsemu.errors import WSAError
 from wsemu.events import registry

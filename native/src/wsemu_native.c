@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <stdint.h>
@@ -73,6 +74,29 @@ int wsemu_sock_observe(int fd, int revents, int *out)
     out[1] = queued;
     out[2] = state;
     return 0;
+}
+
+/* The event record's lock: held for a few microseconds of Python (load, transition,
+ * store). A holder that died inside is noticed (its pid is gone) and the lock taken over. */
+void wsemu_event_lock(wsemu_shared_state *state, int32_t pid)
+{
+    int32_t *word = &state->events.lock;
+    for (unsigned spins = 0;; spins++) {
+        int32_t holder = 0;
+        if (__atomic_compare_exchange_n(word, &holder, pid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        if (spins > 64) {
+            if (kill(holder, 0) < 0 && errno == ESRCH
+                    && __atomic_compare_exchange_n(word, &holder, pid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                return;
+            sched_yield();
+        }
+    }
+}
+
+void wsemu_event_unlock(wsemu_shared_state *state)
+{
+    __atomic_store_n(&state->events.lock, 0, __ATOMIC_RELEASE);
 }
 
 /* ---- Shared-state arenas (wsemu.spi.sharedstate) ------------------------------------ */

@@ -31,6 +31,18 @@ typedef struct wsemu_ledger_delivery {
     uint32_t unused;
     int64_t  sent_ns;            /* CLOCK_MONOTONIC */
 } wsemu_ledger_delivery;
+/* The socket's one event registration, when the socket is shared (wsemu.events.registry):
+ * the pending/reported record of CONFORMANCE.md §2, and which process owns it. */
+typedef struct wsemu_event_record {
+    int32_t  lock;               /* the pid inside wsemu_event_lock (0: free) */
+    int32_t  owner;              /* the registering process (0: no registration) */
+    uint32_t generation;         /* bumped by every registration */
+    uint32_t mode;               /* wsemu.events.state.Mode */
+    uint32_t mask;
+    uint32_t pending;
+    uint32_t reported;
+    int32_t  errors[10];         /* WSA error per FD_*_BIT */
+} wsemu_event_record;
 typedef struct wsemu_shared_state {
     uint32_t magic;
     uint32_t holders;            /* processes holding the socket + deliveries in flight; 0: free */
@@ -59,6 +71,7 @@ typedef struct wsemu_shared_state {
     uint8_t  connect_target[28];
     int32_t  holder_pids[WSEMU_LEDGER_HOLDERS];                /* 0: free entry */
     wsemu_ledger_delivery deliveries[WSEMU_LEDGER_DELIVERIES];
+    wsemu_event_record events;
 } wsemu_shared_state;
 
 /* One delivery (or sender change) read from a process's inbox (wsemu.spi.inbox). */
@@ -102,5 +115,7 @@ int wsemu_inbox_drain(int epfd, int listener, uint32_t uid, wsemu_inbox_record *
 int wsemu_install_wake_signal(int signo);
 int wsemu_disconnect(int fd);
 int wsemu_sock_observe(int fd, int revents, int *out);
+void wsemu_event_lock(wsemu_shared_state *state, int32_t pid);
+void wsemu_event_unlock(wsemu_shared_state *state);
 /* CDEF-END */
 #endif

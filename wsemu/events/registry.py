@@ -38,8 +38,8 @@ class _Provider:
     """The base provider's modules this layer reads (bound at first use: they import it)."""
 
     def __getattr__(self, name: str):
-        from wsemu.spi import sendqueue, wselect
-        self.wselect, self.send_queue = wselect, sendqueue.queue
+        from wsemu.spi import descriptor, sendqueue, wselect
+        self.wselect, self.send_queue, self.table = wselect, sendqueue.queue, descriptor.table()
         return getattr(self, name)
 
 
@@ -49,7 +49,7 @@ _provider = _Provider()
 class Registration:
     """The event registration of one underlying socket in this process."""
 
-    __slots__ = ("record", "event", "hwnd", "wmsg", "wparam", "desc", "watched", "seen")
+    __slots__ = ("record", "event", "hwnd", "wmsg", "wparam", "desc", "watched", "seen", "generation")
 
     def __init__(self, desc, record: S.Record = S.Record()) -> None:
         self.record = record
@@ -58,10 +58,58 @@ class Registration:
         self.desc = desc          # the descriptor the monitor watches (any of the socket's)
         self.watched: int | None = None
         self.seen = 0             # bytes queued / connections waiting at the last look
+        self.generation = 0       # a shared socket's: the slot's registration this one is
 
     @property
     def mask(self) -> int:
         return self.record.mask
+
+
+class RemoteRegistration:
+    """Another process holds the shared socket's one registration: its record is in the
+    socket's slot, and this process only re-enables and enumerates it."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+
+    @property
+    def mask(self) -> int:
+        return self.raw.events.mask
+
+
+class _Slot:
+    """Read-modify-write of a shared socket's record, under the slot's lock (``with``)."""
+
+    __slots__ = ("raw", "rec", "owner", "generation")
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+
+    def __enter__(self) -> "_Slot":
+        lib.wsemu_event_lock(self.raw, _PID[0])
+        ev = self.raw.events
+        self.rec = S.Record(S.Mode(ev.mode), ev.mask, ev.pending, ev.reported, tuple(ev.errors))
+        self.owner, self.generation = ev.owner, ev.generation
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            ev, rec = self.raw.events, self.rec
+            ev.mode, ev.mask, ev.pending, ev.reported = int(rec.mode), rec.mask, rec.pending, rec.reported
+            ev.errors = list(rec.errors)
+            ev.owner, ev.generation = self.owner, self.generation
+        finally:
+            lib.wsemu_event_unlock(self.raw)
+
+
+_PID = [os.getpid()]
+
+
+def _local(state) -> Registration | None:
+    """This process's own registration of the socket (not another process's)."""
+    return state._events if state.shared else state.events
 
 
 # ---------------------------------------------------------------------------------------
@@ -177,14 +225,39 @@ def _apply(reg: Registration, effects: S.Effects) -> None:
 
 def look(desc, reg: Registration, revents: int = -1) -> None:
     """Post what the socket shows now (lock held)."""
-    reg.record, effects = S.post(reg.record, observe(desc, reg, revents))
+    _post(desc, reg, observe(desc, reg, revents))
+
+
+def _post(desc, reg: Registration, seen: S.Observation) -> None:
+    state = desc.state
+    if not state.shared:
+        reg.record, effects = S.post(reg.record, seen)
+    else:
+        with _Slot(state._raw) as slot:
+            if slot.owner != _PID[0] or slot.generation != reg.generation:
+                effects = None             # another process registered since: ours is over
+            else:
+                slot.rec, effects = S.post(slot.rec, seen)
+                reg.record = slot.rec
+        if effects is None:
+            _drop(state, reg)
+            return
     _apply(reg, effects)
+
+
+def _drop(state, reg: Registration) -> None:
+    """This process's registration is over (lock held)."""
+    _unwatch(reg)
+    if _local(state) is reg:
+        state.events = None
 
 
 # ---------------------------------------------------------------------------------------
 # The monitor
 # ---------------------------------------------------------------------------------------
 def _on_report(fd: int, revents: int) -> None:
+    if _pokes.sock is not None and fd == _pokes.sock.fileno():
+        return _pokes.read()
     with lock:
         reg = _watched.get(fd)
         if reg is None or reg.desc.closing:
@@ -221,19 +294,35 @@ def _unwatch(reg: Registration) -> None:
 # The calls
 # ---------------------------------------------------------------------------------------
 def _registration(desc) -> Registration:
-    reg = desc.state.events
+    reg = _local(desc.state)
     if reg is None:
         reg = desc.state.events = Registration(desc)
     return reg
+
+
+def _register(state, reg: Registration, select) -> tuple[S.Effects, bool]:
+    """Make ``reg`` the socket's one registration with ``select`` (record -> (record,
+    effects)); for a shared socket this replaces any other process's (lock held). Returns
+    the effects, and whether the socket had never been registered."""
+    if not state.shared:
+        first = reg.record.mode == S.Mode.NONE
+        reg.record, effects = select(reg.record)
+        return effects, first
+    with _Slot(state._raw) as slot:
+        first = slot.rec.mode == S.Mode.NONE
+        slot.rec, effects = select(slot.rec)
+        slot.owner, slot.generation = _PID[0], slot.generation + 1
+        reg.record, reg.generation = slot.rec, slot.generation
+    _pokes.listen()
+    return effects, first
 
 
 def event_select(desc, handle: int, mask: int) -> None:
     """WSAEventSelect (arguments checked by the caller)."""
     with lock:
         reg = _registration(desc)
-        first = reg.record.mode == S.Mode.NONE
         reg.event, reg.hwnd, reg.wmsg, reg.wparam = handle, 0, 0, 0
-        reg.record, effects = S.event_select(reg.record, mask)
+        effects, first = _register(desc.state, reg, lambda rec: S.event_select(rec, mask))
         reg.desc = desc
         _watch(reg)
         if first:
@@ -254,8 +343,7 @@ def _remember_connect(desc, reg: Registration) -> None:
         seen = S.Observation(level=S.CONNECT)
     else:
         return
-    reg.record, effects = S.post(reg.record, seen)
-    _apply(reg, effects)
+    _post(desc, reg, seen)
 
 
 def async_select(desc, handle: int, hwnd: int, message: int, mask: int) -> None:
@@ -263,7 +351,8 @@ def async_select(desc, handle: int, hwnd: int, message: int, mask: int) -> None:
     with lock:
         reg = _registration(desc)
         reg.event, reg.hwnd, reg.wmsg, reg.wparam = 0, hwnd, message, handle
-        reg.record = S.async_select(reg.record, mask) if hwnd else S.Record(S.Mode.MESSAGE, mask)
+        _register(desc.state, reg,
+                  lambda rec: (S.async_select(rec, mask) if hwnd else S.Record(S.Mode.MESSAGE, mask), S.NOTHING))
         reg.desc = desc
         reg.seen = 0
         _watch(reg)
@@ -274,11 +363,17 @@ def enumerate_events(desc, handle: int) -> tuple[int, tuple[int, ...]]:
     """WSAEnumNetworkEvents: (events, iErrorCode[10]); resets ``handle`` if given. Reports
     the kernel has made and nobody has handled yet are handled first (not under ``lock``:
     the monitor takes its own lock, then this one)."""
-    if desc.state.events is not None:
+    state = desc.state
+    if state.events is not None:
         monitor.drain()
     with lock:
-        reg = desc.state.events
-        if reg is None:
+        reg = _local(state)
+        if state.shared:
+            with _Slot(state._raw) as slot:
+                slot.rec, returned, errors = S.enumerate_events(slot.rec)
+                if reg is not None:
+                    reg.record = slot.rec
+        elif reg is None:
             returned, errors = 0, S.NO_ERRORS
         else:
             reg.record, returned, errors = S.enumerate_events(reg.record)
@@ -289,9 +384,12 @@ def enumerate_events(desc, handle: int) -> tuple[int, tuple[int, ...]]:
 
 def reenable(desc, call: S.Call) -> None:
     """A call of §2.3's table went through ``desc``: its events may be posted again."""
-    reg = desc.state.events
+    state = desc.state
+    reg = state.events
     if reg is None:
         return
+    if state.shared:
+        return _reenable_shared(desc, call)
     with lock:
         record = S.reenable(reg.record, call)
         if record is reg.record:
@@ -301,14 +399,41 @@ def reenable(desc, call: S.Call) -> None:
             look(desc, reg)
 
 
+def _reenable_shared(desc, call: S.Call) -> None:
+    """Through any descriptor in any process: the slot's record; the owner looks again —
+    this process at once, another after one datagram (its monitor's poke socket)."""
+    state = desc.state
+    with lock:
+        with _Slot(state._raw) as slot:
+            record = S.reenable(slot.rec, call)
+            changed, owner = record is not slot.rec, slot.owner
+            slot.rec = record
+        if not changed or not owner:
+            return
+        reg = _local(state)
+        if owner == _PID[0] and reg is not None:
+            if not desc.closing:
+                look(desc, reg)
+            return
+    _pokes.send(owner, state)
+
+
 def connected(desc) -> None:
     """A connect completed within the call (a datagram association, or a stream connect
     the kernel finished at once)."""
-    reg = desc.state.events
+    reg = _local(desc.state)
     if reg is None:
         return
     with lock:
-        reg.record, effects = S.connected(reg.record, datagram=not desc.is_stream)
+        if desc.state.shared:
+            with _Slot(desc.state._raw) as slot:
+                ours = slot.owner == _PID[0] and slot.generation == reg.generation
+                if ours:
+                    slot.rec, effects = S.connected(slot.rec, datagram=not desc.is_stream)
+            if not ours:
+                return _drop(desc.state, reg)
+        else:
+            reg.record, effects = S.connected(reg.record, datagram=not desc.is_stream)
         _apply(reg, effects)
         look(desc, reg)
 
@@ -316,7 +441,7 @@ def connected(desc) -> None:
 def recheck(state) -> None:
     """Something outside any call changed what the socket shows (the send queue finished
     a tail: the buffer is the application's again)."""
-    reg = state.events
+    reg = _local(state)
     if reg is not None:
         with lock:
             if not reg.desc.closing:
@@ -325,7 +450,7 @@ def recheck(state) -> None:
 
 def connect_started(desc) -> None:
     """A non-blocking connect is in progress: the monitor must see it finish."""
-    reg = desc.state.events
+    reg = _local(desc.state)
     if reg is not None:
         with lock:
             look(desc, reg)
@@ -334,9 +459,9 @@ def connect_started(desc) -> None:
 def inherit(listener, new, handle: int) -> None:
     """accept: the new socket gets the listener's registration, fresh sets, wParam = its
     own handle (§2.4), and is non-blocking."""
-    reg = listener.state.events
+    reg = _local(listener.state)
     if reg is None or reg.record.mode == S.Mode.NONE:
-        return
+        return                         # (or another process's: its objects are not here)
     new.set_nonblocking(True)
     with lock:
         child = new.state.events = Registration(new, S.inherit(reg.record))
@@ -349,7 +474,8 @@ def inherit(listener, new, handle: int) -> None:
 def closing(desc, others: list) -> None:
     """``desc`` is being closed; ``others`` are the socket's remaining descriptors in this
     process: the registration moves to one of them, or ends with the last."""
-    reg = desc.state.events
+    state = desc.state
+    reg = _local(state)
     if reg is None:
         return
     with lock:
@@ -359,7 +485,86 @@ def closing(desc, others: list) -> None:
                 reg.desc = others[0]
                 _watch(reg)
         if not others:
-            desc.state.events = None
+            state.events = None
+            if state.shared:
+                with _Slot(state._raw) as slot:      # the process's last descriptor: its
+                    if slot.owner == _PID[0]:        # registration ends with it
+                        slot.owner, slot.rec = 0, slot.rec._replace(mask=0)
+
+
+def shared(state) -> None:
+    """A socket with a registration in this process is shared from now on: its record
+    moves into the slot, owned by this process."""
+    reg = state._events
+    if reg is None:
+        return
+    with lock:
+        _register(state, reg, lambda rec: (reg.record, S.NOTHING))
+
+
+class _Pokes:
+    """One datagram tells a registration's owner that another process re-enabled its
+    events: the owner's monitor watches an abstract AF_UNIX datagram socket named after its
+    uid and pid, and looks again at the socket (by inode) each datagram names. A forged
+    datagram can cause no more than a look."""
+
+    def __init__(self) -> None:
+        self.sock: L.socket | None = None
+        self.out: L.socket | None = None
+
+    @staticmethod
+    def name(pid: int) -> bytes:
+        return b"\0wsemu-events-%d-%d" % (os.getuid(), pid)
+
+    def listen(self) -> None:
+        if self.sock is not None:
+            return
+        sock = L.socket(L.AF_UNIX, L.SOCK_DGRAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC)
+        try:
+            sock.bind(self.name(_PID[0]))
+        except OSError:
+            sock.close()                   # (the name is taken: no pokes; events still flow)
+            return
+        self.sock = sock
+        monitor.watch(sock.fileno())
+
+    def send(self, pid: int, state) -> None:
+        if self.out is None:
+            self.out = L.socket(L.AF_UNIX, L.SOCK_DGRAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC)
+        try:
+            self.out.sendto(_INODE.pack(state.inode), self.name(pid))
+        except (ConnectionRefusedError, FileNotFoundError):
+            with lock, _Slot(state._raw) as slot:   # the owner has gone: so has its registration
+                if slot.owner == pid:
+                    slot.owner, slot.rec = 0, slot.rec._replace(mask=0)
+        except OSError:
+            pass                           # (its queue is full: it has a look pending anyway)
+
+    def read(self) -> None:
+        states = _provider.table.states
+        while True:
+            try:
+                data = self.sock.recv(64)
+            except (BlockingIOError, OSError):
+                return
+            if len(data) != _INODE.size:
+                continue
+            state = states.get(_INODE.unpack(data)[0])
+            reg = _local(state) if state is not None else None
+            if reg is not None:
+                with lock:
+                    if not reg.desc.closing:
+                        look(reg.desc, reg)
+
+    def close(self) -> None:
+        for sock in (self.sock, self.out):
+            if sock is not None:
+                sock.close()
+        self.sock = self.out = None
+
+
+_pokes = _Pokes()
+_INODE = struct.Struct("@Q")
 
 
 def stop() -> None:
@@ -368,11 +573,17 @@ def stop() -> None:
         for reg in list(_watched.values()):
             _unwatch(reg)
     monitor.stop()
+    _pokes.close()
 
 
 def _after_fork_in_child() -> None:
     global lock
     lock = threading.RLock()
+    _PID[0] = os.getpid()
+    for sock in (_pokes.sock, _pokes.out):   # (the parent's name: the child makes its own)
+        if sock is not None:
+            sock.close()
+    _pokes.sock = _pokes.out = None
     for reg in _watched.values():
         reg.watched = None             # the child's monitor watches nothing yet
     _watched.clear()

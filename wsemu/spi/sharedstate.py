@@ -210,14 +210,30 @@ on_connect.append(arenas.register_made)
 class SharedSocketState(SocketState):
     """A SocketState whose Windows fields live in an arena slot shared with other processes."""
 
-    __slots__ = ("arena", "slot", "_raw")
+    __slots__ = ("arena", "slot", "_raw", "_events")
     shared = True
+
+    @property
+    def events(self):
+        """This process's registration of the socket (wsemu.events.registry), or — when
+        another process holds the socket's one registration — a ``RemoteRegistration`` for
+        the record in the slot; None when nobody has one."""
+        local = self._events
+        if local is not None or not self._raw.events.owner:
+            return local
+        from wsemu.events.registry import RemoteRegistration
+        return RemoteRegistration(self._raw)
+
+    @events.setter
+    def events(self, value) -> None:
+        self._events = value
 
     def __init__(self, inode: int, arena: Arena, slot: int, raw, local: SocketState | None = None) -> None:
         # No SocketState.__init__: the shared fields are already (or about to be) in the slot.
         self.arena, self.slot, self._raw = arena, slot, raw
         if local is None:
             self.inode, self.refs, self.deferred, self.bind_entries, self.events = inode, 0, [], [], None
+            self.accepted = False
         else:
             for name in PROCESS_FIELDS:
                 object.__setattr__(self, name, getattr(local, name))
@@ -231,6 +247,9 @@ class SharedSocketState(SocketState):
         state = cls(local.inode, arena, slot, raw, local)
         for name in SHARED_FIELDS:
             setattr(state, name, getattr(local, name))
+        if state._events is not None:
+            from wsemu.events import registry     # (the events layer imports this one)
+            registry.shared(state)
         return state
 
     @classmethod
