@@ -407,6 +407,8 @@ def repair(name: str, args: list, spi_table=None) -> list:
             if (args[lvl] & 0xFFFFFFFF, _int32(args[opt])) in UNSAFE_OPTIONS or \
                     (_int32(args[lvl]), _int32(args[opt])) in UNSAFE_OPTIONS:
                 args[opt] = W.SO_KEEPALIVE
+    if name == "WSAWaitForMultipleEvents" and len(args) >= 3 and isinstance(args[2], int):
+        args[2] = 0                     # an event made earlier in the sequence is never set
     if name == "select" and len(args) >= 3:
         if len(args) == 3:
             args.append(None)           # the default: wait forever

@@ -621,3 +621,15 @@ def test_item_33_messages_carry_the_descriptor_that_registered(ws):
     msgqueue.DestroyWindow(hwnd)
     for s in (client, server):
         ws2.closesocket(s)
+
+
+def test_item_109_closesocket_with_async_select_and_no_io_posts_nothing(ws):
+    client, server = tcp_pair()
+    hwnd = msgqueue.CreateWindow()
+    ws2.WSAAsyncSelect(server, hwnd, WM_SOCKET, W.FD_READ | W.FD_CLOSE)
+    settle()
+    ws2.closesocket(server)
+    ws2.closesocket(client)
+    settle()
+    assert msgqueue.PeekMessage(hwnd) is None
+    msgqueue.DestroyWindow(hwnd)

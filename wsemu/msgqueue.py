@@ -19,7 +19,7 @@ import time
 from wsemu import abi as W
 from wsemu.errors import WSAError
 
-ERROR_INVALID_WINDOW_HANDLE = 1400
+ERROR_INVALID_WINDOW_HANDLE = W.ERROR_INVALID_WINDOW_HANDLE
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Callable
 # Everything an event can come from; edge-triggered (see the module docstring).
 INTEREST = select.EPOLLIN | select.EPOLLPRI | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
 GRACE = 0.005      # seconds without a waiting thread before the monitor thread takes over
+DRIVEN_CHECK = 0.05   # how often the standing-by thread looks whether anyone still waits
 
 
 class Monitor:
@@ -78,10 +79,17 @@ class Monitor:
                 self.drain()
 
     def _stand_by(self) -> None:
+        # No notification when drivers come and go (that would cost every wait a lock):
+        # look now and then — rarely while a thread waits (it handles every report).
         with self.ready:
-            while self.epoll is not None and (
-                    self.driving or time.monotonic() - self.last_drive < GRACE):
-                self.ready.wait(GRACE)
+            while self.epoll is not None:
+                if self.driving:
+                    self.ready.wait(DRIVEN_CHECK)
+                    continue
+                quiet = time.monotonic() - self.last_drive
+                if quiet >= GRACE:
+                    return
+                self.ready.wait(GRACE - quiet)
 
     def drive(self) -> int | None:
         """A thread starts waiting on event objects: the epoll fd it should watch too (None

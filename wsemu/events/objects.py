@@ -90,14 +90,10 @@ class EventTable:
 
     @staticmethod
     def _wait(events: Sequence[int], wait_all: bool, deadline: float | None, pump) -> int:
-        unset = set(events)
+        unset = tuple(set(events))
         epoll = pump.drive() if pump is not None else None
         while True:
-            poller = select.poll()
-            for handle in unset:
-                poller.register(handle, _POLLIN)
-            if epoll is not None:
-                poller.register(epoll, _POLLIN)
+            poller = _poller(unset if epoll is None else unset + (epoll,))
             if deadline is None:
                 wait_ms = None
             else:
@@ -105,20 +101,40 @@ class EventTable:
             ready = {fd for fd, _ in poller.poll(wait_ms)}
             if epoll in ready:
                 ready.discard(epoll)
-                ready |= pump.drain() & unset
+                ready |= pump.drain().intersection(unset)
                 if not ready:
                     continue
             if ready:
                 if not wait_all:
                     return W.WSA_WAIT_EVENT_0 + next(i for i, h in enumerate(events) if h in ready)
-                unset -= ready
+                unset = tuple(set(unset) - ready)
                 if not unset:
-                    if len(_signalled(events)) == len(set(events)):   # still all set at once
+                    now = _signalled(events)
+                    if len(now) == len(set(events)):          # still all set at once
                         return W.WSA_WAIT_EVENT_0
-                    unset = set(events) - _signalled(events)
+                    unset = tuple(set(events) - now)
                 continue
             if deadline is not None and time.monotonic() >= deadline:
                 return W.WSA_WAIT_TIMEOUT
+
+
+_per_thread = threading.local()      # (poll objects cannot be shared between threads)
+
+
+def _poller(fds: tuple[int, ...]) -> select.poll:
+    """A poll object for ``fds``, kept per thread: a waiting loop polls the same set each
+    time, and making one costs a system call per descriptor."""
+    cache = getattr(_per_thread, "pollers", None)
+    if cache is None:
+        cache = _per_thread.pollers = {}
+    poller = cache.get(fds)
+    if poller is None:
+        if len(cache) >= 64:
+            cache.clear()
+        poller = cache[fds] = select.poll()
+        for fd in fds:
+            poller.register(fd, _POLLIN)
+    return poller
 
 
 def _signalled(handles: Sequence[int]) -> set[int]:

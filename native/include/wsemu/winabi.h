@@ -386,6 +386,7 @@ typedef struct _WSPUPCALLTABLE {
 #define ERROR_NETNAME_DELETED      64
 #define ERROR_CONNECTION_REFUSED   1225
 #define ERROR_CONNECTION_ABORTED   1236
+#define ERROR_INVALID_WINDOW_HANDLE 1400
 
 /* address families */
 #define AF_UNSPEC                  0
