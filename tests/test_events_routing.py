@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.helpers import tcp_pair, wait_for
+from tests.helpers import fails, tcp_pair, wait_for
 from wsemu import msgqueue, ws2
 from wsemu.errors import WSAError
 from wsemu.events import registry
@@ -191,5 +191,21 @@ def test_a_registration_made_before_sharing_moves_into_the_slot(peer):
     assert ws2.WSAWaitForMultipleEvents([mine], False, 5000) == 0
     assert peer("WSAEnumNetworkEvents", theirs, 0) == W.FD_READ   # the one record, over there
     ws2.WSACloseEvent(mine)
+    for s in (client, server):
+        ws2.closesocket(s)
+
+
+def test_the_registrants_last_close_ends_its_registration(peer):
+    client, server = nonblocking_pair()
+    theirs = peer.claim(server)
+    event = peer("WSACreateEvent")
+    peer("WSAEventSelect", theirs, event, W.FD_READ)
+    assert ws2.WSAEnumNetworkEvents(server).lNetworkEvents == 0
+    fails(W.WSAEINVAL, ws2.ioctlsocket, server, W.FIONBIO, 0)   # registered over there
+    peer("closesocket", theirs)
+    assert ws2.ioctlsocket(server, W.FIONBIO, 0) == 0        # no registration any more
+    ws2.ioctlsocket(server, W.FIONBIO, 1)
+    ws2.send(client, b"x")
+    assert ws2.recv(server, 1) == b"x"                       # and nobody is told of anything
     for s in (client, server):
         ws2.closesocket(s)

@@ -736,7 +736,7 @@ def WSAWaitForMultipleEvents(events: Iterable[int], fWaitAll: bool, dwTimeout: i
     """WSA_WAIT_EVENT_0 + index, or WSA_WAIT_TIMEOUT; ``dwTimeout`` in milliseconds
     (WSA_INFINITE waits for ever). Bad handles: WSA_INVALID_HANDLE; none, or more than
     WSA_MAXIMUM_WAIT_EVENTS: WSA_INVALID_PARAMETER."""
-    handles = _iterable(events)
+    handles = events if events.__class__ is list else _iterable(events)
     timeout = _int(dwTimeout, W.WSA_INVALID_PARAMETER) & 0xFFFFFFFF
     return _event_objects.wait(handles, bool(fWaitAll), timeout)
 

@@ -90,7 +90,7 @@ class EventTable:
 
     @staticmethod
     def _wait(events: Sequence[int], wait_all: bool, deadline: float | None, pump) -> int:
-        unset = tuple(set(events))
+        unset = tuple(set(events)) if len(events) > 1 else tuple(events)
         epoll = pump.drive() if pump is not None else None
         while True:
             poller = _poller(unset if epoll is None else unset + (epoll,))
@@ -106,6 +106,8 @@ class EventTable:
                     continue
             if ready:
                 if not wait_all:
+                    if len(events) == 1:
+                        return W.WSA_WAIT_EVENT_0
                     return W.WSA_WAIT_EVENT_0 + next(i for i, h in enumerate(events) if h in ready)
                 unset = tuple(set(unset) - ready)
                 if not unset:

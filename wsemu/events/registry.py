@@ -6,6 +6,11 @@ go to: an event object, or a window + message + wParam. Everything that can chan
 record — a monitor report, a re-enabling call, a select call, enumeration — takes the one
 lock, *looks* at the socket (``observe``: kernel readiness in Windows terms), runs the pure
 transition, and applies its effects.
+
+A shared socket has one record for all its processes, in its arena slot (``_Slot``): the
+owner's pid and a generation say whose registration it is. Only the owner looks and posts;
+another process that re-enables an event changes the record and sends the owner one
+datagram (``_Pokes``), and an owner that finds the record taken over drops its own.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from wsemu.events import state as S
 from wsemu.events.monitor import Monitor
 from wsemu.events.objects import events as event_objects
 from wsemu.errors import WSAError
+from wsemu.spi.sharedstate import this_pid
 
 # TCP states in which the peer's FIN has arrived (linux/tcp_states.h). A socket that had
 # shut down its own side and then gets the FIN is TCP_CLOSE (its TIME_WAIT is a separate
@@ -88,7 +94,7 @@ class _Slot:
         self.raw = raw
 
     def __enter__(self) -> "_Slot":
-        lib.wsemu_event_lock(self.raw, _PID[0])
+        lib.wsemu_event_lock(self.raw, this_pid[0])
         ev = self.raw.events
         self.rec = S.Record(S.Mode(ev.mode), ev.mask, ev.pending, ev.reported, tuple(ev.errors))
         self.owner, self.generation = ev.owner, ev.generation
@@ -102,9 +108,6 @@ class _Slot:
             ev.owner, ev.generation = self.owner, self.generation
         finally:
             lib.wsemu_event_unlock(self.raw)
-
-
-_PID = [os.getpid()]
 
 
 def _local(state) -> Registration | None:
@@ -234,7 +237,7 @@ def _post(desc, reg: Registration, seen: S.Observation) -> None:
         reg.record, effects = S.post(reg.record, seen)
     else:
         with _Slot(state._raw) as slot:
-            if slot.owner != _PID[0] or slot.generation != reg.generation:
+            if slot.owner != this_pid[0] or slot.generation != reg.generation:
                 effects = None             # another process registered since: ours is over
             else:
                 slot.rec, effects = S.post(slot.rec, seen)
@@ -256,11 +259,11 @@ def _drop(state, reg: Registration) -> None:
 # The monitor
 # ---------------------------------------------------------------------------------------
 def _on_report(fd: int, revents: int) -> None:
-    if _pokes.sock is not None and fd == _pokes.sock.fileno():
-        return _pokes.read()
     with lock:
         reg = _watched.get(fd)
         if reg is None or reg.desc.closing:
+            if _pokes.sock is not None and fd == _pokes.sock.fileno():
+                _pokes.read()
             return
         try:
             look(reg.desc, reg, revents)
@@ -311,7 +314,7 @@ def _register(state, reg: Registration, select) -> tuple[S.Effects, bool]:
     with _Slot(state._raw) as slot:
         first = slot.rec.mode == S.Mode.NONE
         slot.rec, effects = select(slot.rec)
-        slot.owner, slot.generation = _PID[0], slot.generation + 1
+        slot.owner, slot.generation = this_pid[0], slot.generation + 1
         reg.record, reg.generation = slot.rec, slot.generation
     _pokes.listen()
     return effects, first
@@ -411,7 +414,7 @@ def _reenable_shared(desc, call: S.Call) -> None:
         if not changed or not owner:
             return
         reg = _local(state)
-        if owner == _PID[0] and reg is not None:
+        if owner == this_pid[0] and reg is not None:
             if not desc.closing:
                 look(desc, reg)
             return
@@ -427,7 +430,7 @@ def connected(desc) -> None:
     with lock:
         if desc.state.shared:
             with _Slot(desc.state._raw) as slot:
-                ours = slot.owner == _PID[0] and slot.generation == reg.generation
+                ours = slot.owner == this_pid[0] and slot.generation == reg.generation
                 if ours:
                     slot.rec, effects = S.connected(slot.rec, datagram=not desc.is_stream)
             if not ours:
@@ -488,7 +491,7 @@ def closing(desc, others: list) -> None:
             state.events = None
             if state.shared:
                 with _Slot(state._raw) as slot:      # the process's last descriptor: its
-                    if slot.owner == _PID[0]:        # registration ends with it
+                    if slot.owner == this_pid[0]:        # registration ends with it
                         slot.owner, slot.rec = 0, slot.rec._replace(mask=0)
 
 
@@ -521,7 +524,7 @@ class _Pokes:
             return
         sock = L.socket(L.AF_UNIX, L.SOCK_DGRAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC)
         try:
-            sock.bind(self.name(_PID[0]))
+            sock.bind(self.name(this_pid[0]))
         except OSError:
             sock.close()                   # (the name is taken: no pokes; events still flow)
             return
@@ -579,7 +582,6 @@ def stop() -> None:
 def _after_fork_in_child() -> None:
     global lock
     lock = threading.RLock()
-    _PID[0] = os.getpid()
     for sock in (_pokes.sock, _pokes.out):   # (the parent's name: the child makes its own)
         if sock is not None:
             sock.close()

@@ -37,7 +37,7 @@ from wsemu.broker.protocol import Register
 from wsemu.spi.descriptor import SocketState
 
 ARENA_SIZE = lib.WSEMU_SLOT_SIZE * lib.WSEMU_ARENA_SLOTS
-_pid = [os.getpid()]             # what the ledgers name this process by (a fork renames it)
+this_pid = [os.getpid()]     # how ledgers and event records name this process (a fork renames it)
 
 _UNSET = -1
 
@@ -156,7 +156,7 @@ class Arenas:
         with self.lock:
             for _ in (1, 2):
                 if self.own is not None:
-                    index = lib.wsemu_slot_alloc(self.own.base, self.hint, _pid[0])
+                    index = lib.wsemu_slot_alloc(self.own.base, self.hint, this_pid[0])
                     if index >= 0:
                         self.hint = index
                         arena = self.own
@@ -197,7 +197,7 @@ class Arenas:
     def after_fork_in_child(self) -> None:
         # The mappings are inherited (and stay valid); allocating in the parent's arena is
         # safe too (slots are taken atomically). Registering its arenas is the parent's job.
-        _pid[0] = os.getpid()
+        this_pid[0] = os.getpid()
         self.lock = threading.Lock()
         self.made = weakref.WeakValueDictionary()
 
@@ -218,9 +218,9 @@ class SharedSocketState(SocketState):
         """This process's registration of the socket (wsemu.events.registry), or — when
         another process holds the socket's one registration — a ``RemoteRegistration`` for
         the record in the slot; None when nobody has one."""
-        local = self._events
-        if local is not None or not self._raw.events.owner:
-            return local
+        owner = self._raw.events.owner
+        if owner == this_pid[0] or not owner:
+            return self._events if owner else None   # (no owner: whatever was ours is over)
         from wsemu.events.registry import RemoteRegistration
         return RemoteRegistration(self._raw)
 
@@ -279,7 +279,7 @@ class SharedSocketState(SocketState):
     def list_delivery(self, token: int, target_pid: int) -> bool:
         """List the delivery (under ``token``, to ``target_pid``) that the last ``hold`` was
         taken for; False when the ledger has no room (it is counted, not listed)."""
-        return bool(lib.wsemu_slot_send(self._raw, token, target_pid, _pid[0]))
+        return bool(lib.wsemu_slot_send(self._raw, token, target_pid, this_pid[0]))
 
     def unlist_delivery(self, token: int) -> bool:
         """Take back a listed delivery that did not leave: True if its hold is still ours,
@@ -289,11 +289,11 @@ class SharedSocketState(SocketState):
     def join(self, pid: int | None = None) -> None:
         """This process holds the socket from now on (a claim; a fork, which names the child
         itself: its fork hook may run before this module's has renamed it)."""
-        lib.wsemu_slot_join(self._raw, _pid[0] if pid is None else pid)
+        lib.wsemu_slot_join(self._raw, this_pid[0] if pid is None else pid)
 
     def close(self) -> None:
         """This process lets go of the slot (its last descriptor of the socket is gone)."""
-        lib.wsemu_slot_leave(self._raw, _pid[0])
+        lib.wsemu_slot_leave(self._raw, this_pid[0])
 
 
 def settle_delivery(arena: Arena, slot: int, token: int) -> None:
