@@ -26,7 +26,7 @@ PINGPONGS = 20_000
 # --------------------------------------------------------------------------------------
 # Peers (run in the child process)
 # --------------------------------------------------------------------------------------
-def _peer(kind: str, mode: str, port: int, amount: int) -> None:
+def _peer(kind: str, mode: str, amount: int, port: int) -> None:
     if kind == "raw":
         s = socket.create_connection(("127.0.0.1", port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -64,19 +64,38 @@ def _peer(kind: str, mode: str, port: int, amount: int) -> None:
 # --------------------------------------------------------------------------------------
 # Measuring side (this process)
 # --------------------------------------------------------------------------------------
+def _raw_connected(peer_main, *args) -> tuple[socket.socket, multiprocessing.Process]:
+    """A spawned peer running ``peer_main(*args, port)`` connected to us (raw sockets)."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    peer = multiprocessing.get_context("spawn").Process(target=peer_main, args=(*args, lsock.getsockname()[1]))
+    peer.start()
+    s, _ = lsock.accept()
+    lsock.close()
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s, peer
+
+
+def _ws2_connected(peer_main, *args) -> tuple[int, multiprocessing.Process]:
+    """The same through ws2 (after WSAStartup, which the caller's WSACleanup balances)."""
+    from wsemu import ws2
+    ws2.WSAStartup(0x0202)
+    lsock = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
+    ws2.bind(lsock, ("127.0.0.1", 0))
+    ws2.listen(lsock, 1)
+    peer = multiprocessing.get_context("spawn").Process(target=peer_main, args=(*args, ws2.getsockname(lsock)[1]))
+    peer.start()
+    s, _ = ws2.accept(lsock)
+    ws2.closesocket(lsock)
+    ws2.setsockopt(s, ws2.IPPROTO_TCP, ws2.TCP_NODELAY, 1)
+    return s, peer
+
+
 def _round(kind: str, mode: str, amount: int) -> float:
     """One timed round; returns seconds for the measured loop only."""
-    ctx = multiprocessing.get_context("spawn")
     if kind == "raw":
-        lsock = socket.socket()
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(1)
-        port = lsock.getsockname()[1]
-        peer = ctx.Process(target=_peer, args=(kind, mode, port, amount))
-        peer.start()
-        s, _ = lsock.accept()
-        lsock.close()
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s, peer = _raw_connected(_peer, kind, mode, amount)
         if mode == "bulk":
             recv = s.recv
             got = 0
@@ -95,16 +114,7 @@ def _round(kind: str, mode: str, amount: int) -> float:
         s.close()
     else:
         from wsemu import ws2
-        ws2.WSAStartup(0x0202)
-        lsock = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
-        ws2.bind(lsock, ("127.0.0.1", 0))
-        ws2.listen(lsock, 1)
-        port = ws2.getsockname(lsock)[1]
-        peer = ctx.Process(target=_peer, args=(kind, mode, port, amount))
-        peer.start()
-        s, _ = ws2.accept(lsock)
-        ws2.closesocket(lsock)
-        ws2.setsockopt(s, ws2.IPPROTO_TCP, ws2.TCP_NODELAY, 1)
+        s, peer = _ws2_connected(_peer, kind, mode, amount)
         if mode == "bulk":
             recv = ws2.recv
             got = 0
@@ -243,19 +253,11 @@ def _wakeup_round(kind: str, count: int, idle: int) -> tuple[list[float], float]
     returns the Python heap bytes the idle registrations took (wsemu only)."""
     import select
     import tracemalloc
-    ctx = multiprocessing.get_context("spawn")
     clock = time.perf_counter
     times = []
     per_socket = 0.0
     if kind == "raw":
-        lsock = socket.socket()
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(1)
-        peer = ctx.Process(target=_echo_peer, args=(lsock.getsockname()[1],))
-        peer.start()
-        s, _ = lsock.accept()
-        lsock.close()
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s, peer = _raw_connected(_echo_peer)
         epoll = select.epoll()
         epoll.register(s, select.EPOLLIN)
         others = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(idle)]
@@ -273,15 +275,7 @@ def _wakeup_round(kind: str, count: int, idle: int) -> tuple[list[float], float]
         s.close()
     else:
         from wsemu import ws2
-        ws2.WSAStartup(0x0202)
-        lsock = ws2.socket(ws2.AF_INET, ws2.SOCK_STREAM, ws2.IPPROTO_TCP)
-        ws2.bind(lsock, ("127.0.0.1", 0))
-        ws2.listen(lsock, 1)
-        peer = ctx.Process(target=_echo_peer, args=(ws2.getsockname(lsock)[1],))
-        peer.start()
-        s, _ = ws2.accept(lsock)
-        ws2.closesocket(lsock)
-        ws2.setsockopt(s, ws2.IPPROTO_TCP, ws2.TCP_NODELAY, 1)
+        s, peer = _ws2_connected(_echo_peer)
         event, quiet = ws2.WSACreateEvent(), ws2.WSACreateEvent()
         ws2.WSAEventSelect(s, event, ws2.FD_READ)
         others = [ws2.socket(ws2.AF_INET, ws2.SOCK_DGRAM, ws2.IPPROTO_UDP) for _ in range(idle)]
@@ -361,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wakeups", type=int, default=2000)
     parser.add_argument("--registered", type=int, default=10_000)
     args = parser.parse_args(argv)
+    if args.bulk_bytes <= 0 or args.bulk_bytes % CHUNK:
+        parser.error(f"--bulk-bytes must be a positive multiple of {CHUNK} (the peer sends whole chunks)")
 
     print(f"wsemu benchmarks on {platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()}),"
           f" {args.rounds} interleaved rounds each, median reported")

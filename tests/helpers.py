@@ -8,7 +8,7 @@ import time
 from typing import Callable
 
 from wsemu import ws2
-from wsemu.abi import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_STREAM
+from wsemu.abi import AF_INET, AF_INET6, FIONBIO, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_STREAM
 
 LOOPBACK = {AF_INET: "127.0.0.1", AF_INET6: "::1"}
 
@@ -37,6 +37,13 @@ def tcp_pair(af: int = AF_INET) -> tuple[int, int]:
     ws2.connect(client, addr)
     server, _ = ws2.accept(lst)
     ws2.closesocket(lst)
+    return client, server
+
+
+def nonblocking_pair(af: int = AF_INET) -> tuple[int, int]:
+    """A connected TCP pair whose client end is non-blocking (the event tests' pair)."""
+    client, server = tcp_pair(af)
+    ws2.ioctlsocket(client, FIONBIO, 1)
     return client, server
 
 

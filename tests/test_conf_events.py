@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tests.helpers import fails, listener, refusing_port, tcp, tcp_pair, udp_socket, wait_for
+from tests.helpers import fails, listener, nonblocking_pair, refusing_port, tcp, tcp_pair, udp_socket, wait_for
 from wsemu import msgqueue, ws2
 from wsemu.events import registry
 
@@ -104,12 +104,6 @@ def connect_client(address) -> int:
     c = tcp()
     ws2.connect(c, address)
     return c
-
-
-def nonblocking_pair() -> tuple[int, int]:
-    client, server = tcp_pair()
-    ws2.ioctlsocket(client, W.FIONBIO, 1)
-    return client, server
 
 
 # ======================================================================================

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.helpers import fails, tcp_pair, wait_for
+from tests.helpers import fails, nonblocking_pair, wait_for
 from wsemu import msgqueue, ws2
 from wsemu.errors import WSAError
 from wsemu.events import registry
@@ -78,12 +78,6 @@ def settle() -> None:
 
 def is_set(event: int) -> bool:
     return ws2.WSAWaitForMultipleEvents([event], False, 0) == W.WSA_WAIT_EVENT_0
-
-
-def nonblocking_pair() -> tuple[int, int]:
-    client, server = tcp_pair()
-    ws2.ioctlsocket(client, W.FIONBIO, 1)
-    return client, server
 
 
 def test_only_the_last_registrant_is_signalled_whichever_process_made_it(peer):
