@@ -40,6 +40,13 @@ def tcp_pair(af: int = AF_INET) -> tuple[int, int]:
     return client, server
 
 
+def monitor_settled() -> None:
+    """Every kernel report the events monitor has had is handled: what has not been posted
+    by now is not going to be (an absence proved without sleeping)."""
+    from wsemu.events import registry
+    assert wait_for(registry.monitor.idle, timeout=5.0)
+
+
 def nonblocking_pair(af: int = AF_INET) -> tuple[int, int]:
     """A connected TCP pair whose client end is non-blocking (the event tests' pair)."""
     client, server = tcp_pair(af)

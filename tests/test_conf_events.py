@@ -12,17 +12,13 @@ import threading
 
 import pytest
 
-from tests.helpers import fails, listener, nonblocking_pair, refusing_port, tcp, tcp_pair, udp_socket, wait_for
+from tests.helpers import (fails, listener, monitor_settled as settle, nonblocking_pair, refusing_port, tcp,
+                           tcp_pair, udp_socket, wait_for)
 from wsemu import msgqueue, ws2
-from wsemu.events import registry
 
 W = ws2
 WM_SOCKET = 0x0400 + 1
 ALL = W.FD_ACCEPT | W.FD_CLOSE | W.FD_CONNECT | W.FD_OOB | W.FD_READ | W.FD_WRITE
-
-
-def settle() -> None:
-    assert wait_for(registry.monitor.idle, timeout=5.0)
 
 
 class Registrar:

@@ -8,10 +8,9 @@ import os
 
 import pytest
 
-from tests.helpers import fails, nonblocking_pair, wait_for
+from tests.helpers import fails, monitor_settled as settle, nonblocking_pair
 from wsemu import msgqueue, ws2
 from wsemu.errors import WSAError
-from wsemu.events import registry
 
 W = ws2
 SPAWN = multiprocessing.get_context("spawn")
@@ -70,10 +69,6 @@ def peer(ws):
     p = Peer()
     yield p
     p.exit()
-
-
-def settle() -> None:
-    assert wait_for(registry.monitor.idle, timeout=5.0)
 
 
 def is_set(event: int) -> bool:
