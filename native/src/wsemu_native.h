@@ -117,5 +117,22 @@ int wsemu_disconnect(int fd);
 int wsemu_sock_observe(int fd, int revents, int *out);
 void wsemu_event_lock(wsemu_shared_state *state, int32_t pid);
 void wsemu_event_unlock(wsemu_shared_state *state);
+/* The event layer's hot path (wsemu_events.c). */
+#define WSEMU_LANE_STREAM 1
+#define WSEMU_LANE_DATAGRAM 2
+#define WSEMU_WAIT_TIMEOUT -1000
+#define WSEMU_WAIT_REPORTS -1001
+int wsemu_lane_arm(int fd, int kind, int event, uint32_t mask, uint32_t pending,
+                   uint32_t reported, int32_t seen);
+int wsemu_lane_take(int fd, int64_t *out);
+int wsemu_lane_report(int fd, uint32_t revents);
+void wsemu_lanes_forget_event(int event);
+void wsemu_events_after_fork(void);
+void wsemu_drain_lock(void);
+int wsemu_drain_trylock(void);
+void wsemu_drain_unlock(void);
+int wsemu_events_drain(int epfd, int *slow, int cap);
+int wsemu_events_wait(const int *events, int n, int wait_all, int epfd, int timeout_ms,
+                      int *slow, int cap, int *nslow);
 /* CDEF-END */
 #endif

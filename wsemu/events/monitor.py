@@ -16,25 +16,25 @@ import threading
 import time
 from typing import Callable
 
+from wsemu._native import ffi, lib
+
 # Everything an event can come from; edge-triggered (see the module docstring).
 INTEREST = select.EPOLLIN | select.EPOLLPRI | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
 GRACE = 0.005      # seconds without a waiting thread before the monitor thread takes over
 DRIVEN_CHECK = 0.05   # how often the standing-by thread looks whether anyone still waits
+_SLOW_CAP = 64     # reports handed back to Python per C drain
 
 
 class Monitor:
     def __init__(self, on_report: Callable[[int, int], None]) -> None:
         self.on_report = on_report        # (watched fd, epoll revents), on a draining thread
         self.lock = threading.Lock()
-        self.draining = threading.Lock()
         self.ready = threading.Condition(threading.Lock())
         self.driving: list[None] = []     # one entry per thread waiting on event objects
         self.last_drive = 0.0
-        self.signalled: set[int] = set()  # events the reports set (see drain)
         self.epoll: select.epoll | None = None
         self.wake: int | None = None      # an eventfd that stops the thread
         self.thread: threading.Thread | None = None
-        self.busy = False
 
     def watch(self, fd: int) -> None:
         with self.lock:
@@ -91,13 +91,16 @@ class Monitor:
                     return
                 self.ready.wait(GRACE - quiet)
 
-    def drive(self) -> int | None:
-        """A thread starts waiting on event objects: the epoll fd it should watch too (None
+    def drive(self) -> int:
+        """A thread starts waiting on event objects: the epoll fd it should watch too (-1
         when no socket is watched). Call ``done_driving`` after. (A list's append and pop
         are atomic: no lock on the way into every wait.)"""
         self.driving.append(None)
+        return self.current()
+
+    def current(self) -> int:
         epoll = self.epoll
-        return None if epoll is None else epoll.fileno()
+        return -1 if epoll is None else epoll.fileno()
 
     def done_driving(self) -> None:
         self.last_drive = time.monotonic()
@@ -111,21 +114,33 @@ class Monitor:
             return False
         return True
 
-    def drain(self) -> set[int]:
-        """Handle every report waiting (on whichever thread calls it); the event objects
-        the reports set, so that a waiter need not ask the kernel which."""
-        with self.draining:
-            epoll = self.epoll
-            if epoll is None:
-                return set()
-            self.busy = True
-            signalled = self.signalled = set()
-            try:
-                for fd, revents in epoll.poll(0):
-                    self.on_report(fd, revents)
-            finally:
-                self.busy = False
-            return signalled
+    def drain(self) -> None:
+        """Handle every report waiting, on the calling thread: the C lanes post what they
+        can (wsemu_events_drain), the rest comes back here. Drains are serialised by the C
+        drain lock, so a report taken by one thread is posted before another's drain ends
+        (WSAEnumNetworkEvents drains first and then sees it)."""
+        slow = ffi.new("int[]", 2 * _SLOW_CAP)
+        lib.wsemu_drain_lock()
+        try:
+            while (epoll := self.epoll) is not None:
+                taken = lib.wsemu_events_drain(epoll.fileno(), slow, _SLOW_CAP)
+                self._report(slow, taken)
+                if taken < _SLOW_CAP:
+                    return
+        finally:
+            lib.wsemu_drain_unlock()
+
+    def handle(self, slow, taken: int) -> None:
+        """The reports a waiter's C drain left for Python; its drain lock is released here."""
+        try:
+            self._report(slow, taken)
+        finally:
+            lib.wsemu_drain_unlock()
+
+    def _report(self, slow, taken: int) -> None:
+        on_report = self.on_report
+        for i in range(0, 2 * taken, 2):
+            on_report(slow[i], slow[i + 1])
 
     def stop(self) -> None:
         """Stop the thread and close the epoll (WSACleanup of the last user)."""
@@ -139,8 +154,11 @@ class Monitor:
             self.ready.notify_all()
         if thread is not threading.current_thread():
             thread.join()
-        with self.draining:
+        lib.wsemu_drain_lock()
+        try:
             epoll.close()
+        finally:
+            lib.wsemu_drain_unlock()
         os.close(wake)
 
     def idle(self) -> bool:
@@ -149,19 +167,23 @@ class Monitor:
             epoll = self.epoll
             if epoll is None:
                 return True
-            poller = select.poll()
-            poller.register(epoll.fileno(), select.POLLIN)
-            return not poller.poll(0) and not self.busy
+            if not lib.wsemu_drain_trylock():
+                return False               # a drain is posting what it took
+            try:
+                poller = select.poll()
+                poller.register(epoll.fileno(), select.POLLIN)
+                return not poller.poll(0)
+            finally:
+                lib.wsemu_drain_unlock()
 
     def after_fork_in_child(self) -> None:
         # The thread is not in the child; the epoll and eventfd copies are the parent's.
         self.lock = threading.Lock()
-        self.draining = threading.Lock()
         self.ready = threading.Condition(threading.Lock())
         self.driving = []
+        lib.wsemu_events_after_fork()     # (its locks may have been held by parent threads)
         epoll, wake = self.epoll, self.wake
         self.thread = self.epoll = self.wake = None
-        self.busy = False
         if epoll is not None:
             epoll.close()
             os.close(wake)

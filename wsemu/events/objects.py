@@ -7,6 +7,7 @@ other value is WSA_INVALID_HANDLE, as Windows says of a handle that is no event.
 """
 from __future__ import annotations
 
+import errno as E
 import os
 import select
 import threading
@@ -14,9 +15,8 @@ import time
 from typing import Sequence
 
 from wsemu import abi as W
+from wsemu._native import ffi, lib
 from wsemu.errors import WSAError
-
-_POLLIN = select.POLLIN
 
 
 class EventTable:
@@ -55,6 +55,7 @@ class EventTable:
             if handle.__class__ is not int or handle not in self.handles:
                 raise WSAError(W.WSA_INVALID_HANDLE)
             self.handles.discard(handle)
+        lib.wsemu_lanes_forget_event(handle)   # no C lane may set it once the fd is reused
         os.close(handle)
 
     def close_all(self) -> None:
@@ -63,6 +64,7 @@ class EventTable:
         with self.lock:
             handles, self.handles = self.handles, set()
         for fd in handles:
+            lib.wsemu_lanes_forget_event(fd)
             os.close(fd)
 
     def wait(self, events: Sequence[int], wait_all: bool, timeout_ms: int) -> int:
@@ -70,79 +72,81 @@ class EventTable:
         event (with ``wait_all``: once all of them are set at the same time), or
         WSA_WAIT_TIMEOUT.
 
-        While sockets are registered, the wait also watches the monitor's epoll and, when
-        it has reports, runs them itself: the event is then set on this thread, without a
-        hand-over from the monitor thread (a wake-up's latency is the point of waiting)."""
-        if not 0 < len(events) <= W.WSA_MAXIMUM_WAIT_EVENTS:
+        The wait runs in C (wsemu_events_wait). While sockets are registered it also watches
+        the monitor's epoll and, when that has reports, drains it on this thread: the event
+        is then set where it is awaited, with no hand-over between threads (a wake-up's
+        latency is the point of waiting). Reports the C lanes cannot post come back here."""
+        count = len(events)
+        if not 0 < count <= W.WSA_MAXIMUM_WAIT_EVENTS:
             raise WSAError(W.WSA_INVALID_PARAMETER)
         handles = self.handles
         for handle in events:
             if handle.__class__ is not int or handle not in handles:
                 raise WSAError(W.WSA_INVALID_HANDLE)
-        deadline = None if timeout_ms == W.WSA_INFINITE else time.monotonic() + timeout_ms / 1000
+        buffers = _buffers()
+        if count == 1:
+            fds = buffers.one
+            fds[0] = events[0]
+        else:
+            fds = ffi.new("int[]", events)
         pump = self.pump
         if pump is None:
-            return self._wait(events, wait_all, deadline, None)
+            return _wait(fds, count, wait_all, timeout_ms, None, buffers)
         try:
-            return self._wait(events, wait_all, deadline, pump)
+            return _wait(fds, count, wait_all, timeout_ms, pump, buffers)
         finally:
             pump.done_driving()
 
-    @staticmethod
-    def _wait(events: Sequence[int], wait_all: bool, deadline: float | None, pump) -> int:
-        unset = tuple(set(events)) if len(events) > 1 else tuple(events)
-        epoll = pump.drive() if pump is not None else None
-        while True:
-            poller = _poller(unset if epoll is None else unset + (epoll,))
-            if deadline is None:
-                wait_ms = None
-            else:
-                wait_ms = max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
-            ready = {fd for fd, _ in poller.poll(wait_ms)}
-            if epoll in ready:
-                ready.discard(epoll)
-                ready |= pump.drain().intersection(unset)
-                if not ready:
-                    continue
-            if ready:
-                if not wait_all:
-                    if len(events) == 1:
-                        return W.WSA_WAIT_EVENT_0
-                    return W.WSA_WAIT_EVENT_0 + next(i for i, h in enumerate(events) if h in ready)
-                unset = tuple(set(unset) - ready)
-                if not unset:
-                    now = _signalled(events)
-                    if len(now) == len(set(events)):          # still all set at once
-                        return W.WSA_WAIT_EVENT_0
-                    unset = tuple(set(events) - now)
-                continue
-            if deadline is not None and time.monotonic() >= deadline:
-                return W.WSA_WAIT_TIMEOUT
+
+def _wait(fds, count: int, wait_all: bool, timeout_ms: int, pump, buffers) -> int:
+    forever = timeout_ms == W.WSA_INFINITE
+    deadline = 0.0 if forever else time.monotonic() + timeout_ms / 1000
+    epfd = pump.drive() if pump is not None else -1
+    wait, slow, nslow = lib.wsemu_events_wait, buffers.slow, buffers.nslow
+    while True:
+        got = wait(fds, count, wait_all, epfd, -1 if forever else min(timeout_ms, _LONGEST),
+                   slow, _SLOW_CAP, nslow)
+        if got >= 0:
+            return W.WSA_WAIT_EVENT_0 + got
+        if got == lib.WSEMU_WAIT_TIMEOUT:
+            return W.WSA_WAIT_TIMEOUT
+        if got == lib.WSEMU_WAIT_REPORTS:
+            pump.handle(slow, nslow[0])
+        elif got == -E.EBADF and epfd >= 0:
+            epfd = pump.current()          # WSACleanup closed the monitor's epoll meanwhile
+        elif got != -E.EINTR:              # (EINTR: signal handlers have run; wait on)
+            raise WSAError(W.WSA_INVALID_PARAMETER)
+        if not forever:
+            timeout_ms = max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
 
 
-_per_thread = threading.local()      # (poll objects cannot be shared between threads)
+# Reports a waiter's drain leaves for Python at a time (the rest stay in the epoll).
+_SLOW_CAP = 64
+_LONGEST = 0x7FFFFFFF      # ms a C int holds (a longer DWORD timeout waits again)
+_per_thread = threading.local()
 
 
-def _poller(fds: tuple[int, ...]) -> select.poll:
-    """A poll object for ``fds``, kept per thread: a waiting loop polls the same set each
-    time, and making one costs a system call per descriptor."""
-    cache = getattr(_per_thread, "pollers", None)
-    if cache is None:
-        cache = _per_thread.pollers = {}
-    poller = cache.get(fds)
-    if poller is None:
-        if len(cache) >= 64:
-            cache.clear()
-        poller = cache[fds] = select.poll()
-        for fd in fds:
-            poller.register(fd, _POLLIN)
-    return poller
+def _buffers():
+    """This thread's buffers for the C wait (made once per thread)."""
+    buffers = getattr(_per_thread, "buffers", None)
+    if buffers is None:
+        buffers = _per_thread.buffers = _Buffers()
+    return buffers
+
+
+class _Buffers:
+    __slots__ = ("one", "slow", "nslow")
+
+    def __init__(self) -> None:
+        self.one = ffi.new("int[1]")
+        self.slow = ffi.new("int[]", 2 * _SLOW_CAP)
+        self.nslow = ffi.new("int *")
 
 
 def _signalled(handles: Sequence[int]) -> set[int]:
     poller = select.poll()
     for handle in set(handles):
-        poller.register(handle, _POLLIN)
+        poller.register(handle, select.POLLIN)
     return {fd for fd, _ in poller.poll(0)}
 
 

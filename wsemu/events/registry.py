@@ -55,7 +55,8 @@ _provider = _Provider()
 class Registration:
     """The event registration of one underlying socket in this process."""
 
-    __slots__ = ("record", "event", "hwnd", "wmsg", "wparam", "desc", "watched", "seen", "generation")
+    __slots__ = ("record", "event", "hwnd", "wmsg", "wparam", "desc", "watched", "seen", "generation",
+                 "lane")
 
     def __init__(self, desc, record: S.Record = S.Record()) -> None:
         self.record = record
@@ -65,6 +66,7 @@ class Registration:
         self.watched: int | None = None
         self.seen = 0             # bytes queued / connections waiting at the last look
         self.generation = 0       # a shared socket's: the slot's registration this one is
+        self.lane = 0             # the kind of C lane armed for ``watched`` (see _hold)
 
     @property
     def mask(self) -> int:
@@ -148,11 +150,10 @@ def _tcp_info(desc) -> bytes:
 _seen = ffi.new("int[3]")      # wsemu_sock_observe's answer (used under ``lock`` only)
 
 
-def observe(desc, reg: Registration, revents: int = -1) -> S.Observation:
+def observe(desc, reg: Registration, revents: int, phase: S.Phase) -> S.Observation:
     """What holds on the socket now, and what newly arrived since the last look.
     ``revents``: the readiness epoll reported with a wake-up (-1: none, look now); for a
     datagram socket, a wake-up with data means a datagram came."""
-    phase = phase_of(desc)
     if phase == S.Phase.IDLE:
         return S.Observation()
     report = revents >= 0
@@ -215,20 +216,64 @@ def _connected(desc, reg: Registration, revents: int, queued: int, tcp_state: in
 # Applying a transition's effects
 # ---------------------------------------------------------------------------------------
 def _apply(reg: Registration, effects: S.Effects) -> None:
-    if effects.signal and reg.event:
-        try:
-            os.eventfd_write(reg.event, 1)
-        except OSError:
-            return                     # the application closed its event: nothing to set
-        monitor.signalled.add(reg.event)
+    if effects.signal and reg.event in event_objects.handles:   # (else closed: nothing to set)
+        os.eventfd_write(reg.event, 1)
     for event, error in effects.messages:
         if reg.hwnd:
             msgqueue.PostMessage(reg.hwnd, reg.wmsg, reg.wparam, (error & 0xFFFF) << 16 | event)
 
 
 def look(desc, reg: Registration, revents: int = -1) -> None:
-    """Post what the socket shows now (lock held)."""
-    _post(desc, reg, observe(desc, reg, revents))
+    """Post what the socket shows now (lock held); then the C lane may post what follows."""
+    _hold(reg)
+    phase = phase_of(desc)
+    _post(desc, reg, observe(desc, reg, revents, phase))
+    _arm(desc, reg, phase)
+
+
+# ---------------------------------------------------------------------------------------
+# The C lanes (native/src/wsemu_events.c): the common reports without Python
+# ---------------------------------------------------------------------------------------
+_took = ffi.new("int64_t[3]")  # wsemu_lane_take's answer (used under ``lock`` only)
+
+
+def _hold(reg: Registration) -> int:
+    """Take the record back from the C lane before reading or changing it (lock held):
+    while armed, the lane's pending, reported and seen are the registration's. Returns the
+    lane's kind (0: none was armed), for ``_rearm``."""
+    kind = reg.lane
+    if kind:
+        reg.lane = 0
+        if lib.wsemu_lane_take(reg.watched, _took):
+            reg.record = reg.record._replace(pending=_took[0], reported=_took[1])
+            reg.seen = _took[2]
+    return kind
+
+
+def _arm(desc, reg: Registration, phase: S.Phase) -> None:
+    """After a full look: arm the lane when the socket's next reports can only be data and
+    write space, which the lane posts exactly as ``state`` would — an unshared connected
+    stream (no reset seen, no send-queue tail) or bound datagram socket, in event mode."""
+    state = desc.state
+    if (reg.record.mode != S.Mode.EVENT or state.shared or desc.closing or reg.watched != desc.fd
+            or reg.event not in event_objects.handles):
+        return
+    if phase == S.Phase.CONNECTED:
+        send_queue = _provider.send_queue
+        if state.sticky_error or (send_queue.by_fd and send_queue.pending(desc.fd)):
+            return
+        kind = lib.WSEMU_LANE_STREAM
+    elif phase == S.Phase.DATAGRAM:
+        kind = lib.WSEMU_LANE_DATAGRAM
+    else:
+        return
+    _rearm(reg, kind)
+
+
+def _rearm(reg: Registration, kind: int) -> None:
+    rec = reg.record
+    if kind and lib.wsemu_lane_arm(reg.watched, kind, reg.event, rec.mask, rec.pending, rec.reported, reg.seen):
+        reg.lane = kind
 
 
 def _post(desc, reg: Registration, seen: S.Observation) -> None:
@@ -287,6 +332,7 @@ def _watch(reg: Registration) -> None:
 
 
 def _unwatch(reg: Registration) -> None:
+    _hold(reg)
     if reg.watched is not None:
         monitor.unwatch(reg.watched)
         _watched.pop(reg.watched, None)
@@ -324,6 +370,7 @@ def event_select(desc, handle: int, mask: int) -> None:
     """WSAEventSelect (arguments checked by the caller)."""
     with lock:
         reg = _registration(desc)
+        _hold(reg)
         reg.event, reg.hwnd, reg.wmsg, reg.wparam = handle, 0, 0, 0
         effects, first = _register(desc.state, reg, lambda rec: S.event_select(rec, mask))
         reg.desc = desc
@@ -353,6 +400,7 @@ def async_select(desc, handle: int, hwnd: int, message: int, mask: int) -> None:
     """WSAAsyncSelect (arguments checked by the caller); ``handle`` is the wParam."""
     with lock:
         reg = _registration(desc)
+        _hold(reg)
         reg.event, reg.hwnd, reg.wmsg, reg.wparam = 0, hwnd, message, handle
         _register(desc.state, reg,
                   lambda rec: (S.async_select(rec, mask) if hwnd else S.Record(S.Mode.MESSAGE, mask), S.NOTHING))
@@ -379,6 +427,7 @@ def enumerate_events(desc, handle: int) -> tuple[int, tuple[int, ...]]:
         elif reg is None:
             returned, errors = 0, S.NO_ERRORS
         else:
+            _hold(reg)
             reg.record, returned, errors = S.enumerate_events(reg.record)
         if handle:
             event_objects.reset(handle)
@@ -394,9 +443,10 @@ def reenable(desc, call: S.Call) -> None:
     if state.shared:
         return _reenable_shared(desc, call)
     with lock:
+        lane = _hold(reg)
         record = S.reenable(reg.record, call)
         if record is reg.record:
-            return
+            return _rearm(reg, lane)       # (nothing changed: the lane may go on)
         reg.record = record
         if not desc.closing:
             look(desc, reg)
@@ -428,6 +478,7 @@ def connected(desc) -> None:
     if reg is None:
         return
     with lock:
+        _hold(reg)
         if desc.state.shared:
             with _Slot(desc.state._raw) as slot:
                 ours = slot.owner == this_pid[0] and slot.generation == reg.generation
@@ -482,6 +533,7 @@ def closing(desc, others: list) -> None:
     if reg is None:
         return
     with lock:
+        _hold(reg)
         if reg.watched == desc.fd:
             _unwatch(reg)
             if others:
@@ -502,6 +554,7 @@ def shared(state) -> None:
     if reg is None:
         return
     with lock:
+        _hold(reg)
         _register(state, reg, lambda rec: (reg.record, S.NOTHING))
 
 
@@ -588,6 +641,7 @@ def _after_fork_in_child() -> None:
     _pokes.sock = _pokes.out = None
     for reg in _watched.values():
         reg.watched = None             # the child's monitor watches nothing yet
+        reg.lane = 0                   # (and its C lanes are cleared: Monitor.after_fork_in_child)
     _watched.clear()
     monitor.after_fork_in_child()
 
