@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 # The package (and its native extension) is reinstalled when any of these change.
-SOURCES := pyproject.toml setup.py native/build_native.py $(wildcard native/include/wsemu/*.h native/src/*)
+SOURCES := pyproject.toml setup.py native/build_native.py native/build_cface.py wsemu/cface.py \
+           $(wildcard native/include/*.h native/include/wsemu/*.h native/src/*)
 
-.PHONY: install demo test bench apt-deps clean
+.PHONY: install demo test bench apt-deps clean conformance-record
 
 install: $(STAMP)
 
@@ -35,5 +36,9 @@ test: $(STAMP) apt-deps
 bench: $(STAMP)
 	$(PY) scripts/bench.py
 
+# Re-record tests/conformance/expected under Wine 8 (installs wine64 + mingw-w64 with apt).
+conformance-record: $(STAMP)
+	$(PY) scripts/conformance_record.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info wsemu/_native*.so .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info wsemu/_native*.so wsemu/lib .pytest_cache .hypothesis

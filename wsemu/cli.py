@@ -63,13 +63,52 @@ SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_site")   #
 
 
 def c_face_environment(env: dict[str, str]) -> dict[str, str]:
-    """HOOK for the C face (DESIGN.md §3.3): the variables a C program started by ``wsemu run``
-    needs to find and load libwsemu.so — the library path (LD_LIBRARY_PATH naming the directory
-    that ``wsemu config --libs`` points at) and whatever its embedded interpreter needs.
-    ``env`` is the environment being built (read it, e.g. to prepend to an existing path);
-    return only the variables to set. The C face has no library yet: until the issue that
-    builds libwsemu.so fills this in, a C program gets nothing beyond the common variables."""
-    return {}
+    """The variables a C program started by ``wsemu run`` needs to load libwsemu.so: its
+    directory on LD_LIBRARY_PATH (for a program linked without the rpath ``wsemu config
+    --libs`` gives). Its embedded interpreter finds wsemu through the paths file written next
+    to the library (``c_face_paths``) and the PYTHONPATH ``run_environment`` sets."""
+    old = env.get("LD_LIBRARY_PATH", "")
+    return {"LD_LIBRARY_PATH": LIB_DIR + (":" + old if old else "")}
+
+
+# --------------------------------------------------------------------------------------
+# wsemu config --cflags | --libs
+# --------------------------------------------------------------------------------------
+LIB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib")
+INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "native", "include")
+
+
+def c_face_paths() -> str:
+    """Record, next to libwsemu.so, where this interpreter imports wsemu and its dependencies
+    from: the library's embedded interpreter puts them on its path before it starts (a
+    program built against libwsemu then runs with no environment of its own)."""
+    path = os.path.join(LIB_DIR, "libwsemu.so.paths")
+    roots = ":".join(_python_import_roots())
+    try:
+        with open(path) as file:
+            if file.read() == roots:
+                return path
+    except OSError:
+        pass
+    with open(path + ".tmp", "w") as file:
+        file.write(roots)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def _config(args: argparse.Namespace) -> int:
+    if not os.path.exists(os.path.join(LIB_DIR, "libwsemu.so")):
+        print(f"wsemu: {LIB_DIR}/libwsemu.so is missing: reinstall the package (pip install -e .)",
+              file=sys.stderr)
+        return 1
+    c_face_paths()
+    flags = []
+    if args.cflags:
+        flags.append(f"-I{INCLUDE_DIR}")
+    if args.libs:
+        flags.append(f"-L{LIB_DIR} -lwsemu -Wl,-rpath,{LIB_DIR}")
+    print(" ".join(flags))
+    return 0
 
 
 def _python_import_roots() -> list[str]:
@@ -163,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     cat_commands.add_parser("list", help="print every catalog entry").set_defaults(func=_catalog_list)
     cat_commands.add_parser("reset", help="restore the default catalog").set_defaults(func=_catalog_reset)
     cat.set_defaults(func=_catalog_list)
+
+    config = commands.add_parser("config", help="compiler and linker flags for Windows socket C code",
+                                 description="cc $(wsemu config --cflags) prog.c $(wsemu config --libs)")
+    config.add_argument("--cflags", action="store_true", help="the include directory of <winsock2.h>")
+    config.add_argument("--libs", action="store_true", help="link with libwsemu (with its rpath)")
+    config.set_defaults(func=_config)
 
     run = commands.add_parser(
         "run", help="run a program with wsemu in place (socket.share/fromshare for Python)",

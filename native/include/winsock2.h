@@ -1,0 +1,124 @@
+/* <winsock2.h> on wsemu: Windows names, types, layouts and values (wsemu/winabi.h), and the
+ * Winsock functions of libwsemu. Every function name is a macro for its wsemu_ symbol, so
+ * libc's socket, send, select... stay libc's for the rest of the process (no interposition),
+ * and POSIX types the system headers declared (fd_set, timeval, u_long) are shadowed by the
+ * Windows ones from here on. */
+#ifndef WSEMU_WINSOCK2_H
+#define WSEMU_WINSOCK2_H
+
+#include <windows.h>
+
+/* ---- Windows types under their Windows names ---- */
+#define fd_set WS_fd_set
+#define timeval WS_timeval
+#define linger WS_linger
+#define sockaddr WS_sockaddr
+#define sockaddr_in WS_sockaddr_in
+#define sockaddr_in6 WS_sockaddr_in6
+#define sockaddr_storage WS_sockaddr_storage
+#define in_addr WS_in_addr
+#define in6_addr WS_in6_addr
+#define u_short WS_u_short
+#define u_int WS_u_int
+#define u_long WS_u_long
+typedef unsigned char u_char;
+
+typedef struct WS_sockaddr SOCKADDR, *PSOCKADDR, *LPSOCKADDR;
+typedef struct WS_sockaddr_in SOCKADDR_IN, *PSOCKADDR_IN, *LPSOCKADDR_IN;
+typedef struct WS_sockaddr_in6 SOCKADDR_IN6, *PSOCKADDR_IN6, *LPSOCKADDR_IN6;
+typedef struct WS_sockaddr_storage SOCKADDR_STORAGE, *PSOCKADDR_STORAGE;
+typedef struct WS_in_addr IN_ADDR, *PIN_ADDR;
+typedef struct WS_in6_addr IN6_ADDR, *PIN6_ADDR;
+typedef struct WS_linger LINGER;
+typedef struct WS_timeval TIMEVAL;
+typedef WS_fd_set FD_SET_T;
+typedef WSADATA *LPWSADATA;
+typedef WSAPROTOCOL_INFOW *LPWSAPROTOCOL_INFOW;
+typedef WSANETWORKEVENTS *LPWSANETWORKEVENTS;
+typedef WSABUF *LPWSABUF;
+typedef WSAOVERLAPPED *LPWSAOVERLAPPED;
+
+#define INVALID_SOCKET ((SOCKET)(~0))
+#define SOCKET_ERROR (-1)
+
+/* ---- Windows fd_set: a counted array, not a bitmap ---- */
+#undef FD_SET
+#undef FD_CLR
+#undef FD_ISSET
+#undef FD_ZERO
+#define FD_ZERO(set) (((WS_fd_set *)(set))->fd_count = 0)
+#define FD_SET(fd, set) do {                                                     \
+        WS_fd_set *wsemu_set_ = (WS_fd_set *)(set);                              \
+        u_int wsemu_i_;                                                           \
+        for (wsemu_i_ = 0; wsemu_i_ < wsemu_set_->fd_count; wsemu_i_++)          \
+            if (wsemu_set_->fd_array[wsemu_i_] == (SOCKET)(fd))                  \
+                break;                                                            \
+        if (wsemu_i_ == wsemu_set_->fd_count && wsemu_set_->fd_count < FD_SETSIZE) \
+            wsemu_set_->fd_array[wsemu_set_->fd_count++] = (SOCKET)(fd);         \
+    } while (0)
+#define FD_CLR(fd, set) do {                                                     \
+        WS_fd_set *wsemu_set_ = (WS_fd_set *)(set);                              \
+        u_int wsemu_i_;                                                           \
+        for (wsemu_i_ = 0; wsemu_i_ < wsemu_set_->fd_count; wsemu_i_++)          \
+            if (wsemu_set_->fd_array[wsemu_i_] == (SOCKET)(fd)) {                \
+                while (++wsemu_i_ < wsemu_set_->fd_count)                         \
+                    wsemu_set_->fd_array[wsemu_i_ - 1] = wsemu_set_->fd_array[wsemu_i_]; \
+                wsemu_set_->fd_count--;                                           \
+                break;                                                            \
+            }                                                                     \
+    } while (0)
+
+#define FD_ISSET(fd, set) wsemu___WSAFDIsSet((SOCKET)(fd), (WS_fd_set *)(set))
+#define __WSAFDIsSet wsemu___WSAFDIsSet
+int32_t wsemu___WSAFDIsSet(SOCKET fd, WS_fd_set *set);
+
+/* ---- byte order (Windows is little-endian like this machine) ---- */
+#define htons wsemu_htons
+#define ntohs wsemu_ntohs
+#define htonl wsemu_htonl
+#define ntohl wsemu_ntohl
+static inline WS_u_short wsemu_htons(WS_u_short v) { return __builtin_bswap16(v); }
+static inline WS_u_short wsemu_ntohs(WS_u_short v) { return __builtin_bswap16(v); }
+static inline WS_u_long wsemu_htonl(WS_u_long v) { return __builtin_bswap32(v); }
+static inline WS_u_long wsemu_ntohl(WS_u_long v) { return __builtin_bswap32(v); }
+
+/* ---- the functions (libwsemu exports the wsemu_ names) ---- */
+#define WSAStartup wsemu_WSAStartup
+#define WSACleanup wsemu_WSACleanup
+#define WSAGetLastError wsemu_WSAGetLastError
+#define WSASetLastError wsemu_WSASetLastError
+#define socket wsemu_socket
+#define closesocket wsemu_closesocket
+#define bind wsemu_bind
+#define listen wsemu_listen
+#define accept wsemu_accept
+#define connect wsemu_connect
+#define send wsemu_send
+#define recv wsemu_recv
+#define shutdown wsemu_shutdown
+#define getsockname wsemu_getsockname
+#define getpeername wsemu_getpeername
+#define setsockopt wsemu_setsockopt
+#define getsockopt wsemu_getsockopt
+#define ioctlsocket wsemu_ioctlsocket
+
+int32_t wsemu_WSAStartup(WORD wVersionRequested, WSADATA *lpWSAData);
+int32_t wsemu_WSACleanup(void);
+int32_t wsemu_WSAGetLastError(void);
+void wsemu_WSASetLastError(int32_t iError);
+SOCKET wsemu_socket(int32_t af, int32_t type, int32_t protocol);
+int32_t wsemu_closesocket(SOCKET s);
+int32_t wsemu_bind(SOCKET s, const struct WS_sockaddr *name, int32_t namelen);
+int32_t wsemu_listen(SOCKET s, int32_t backlog);
+SOCKET wsemu_accept(SOCKET s, struct WS_sockaddr *addr, int32_t *addrlen);
+int32_t wsemu_connect(SOCKET s, const struct WS_sockaddr *name, int32_t namelen);
+int32_t wsemu_send(SOCKET s, const char *buf, int32_t len, int32_t flags);
+int32_t wsemu_recv(SOCKET s, char *buf, int32_t len, int32_t flags);
+int32_t wsemu_shutdown(SOCKET s, int32_t how);
+int32_t wsemu_getsockname(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);
+int32_t wsemu_getpeername(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);
+int32_t wsemu_setsockopt(SOCKET s, int32_t level, int32_t optname, const char *optval, int32_t optlen);
+int32_t wsemu_getsockopt(SOCKET s, int32_t level, int32_t optname, char *optval, int32_t *optlen);
+int32_t wsemu_ioctlsocket(SOCKET s, int32_t cmd, WS_u_long *argp);
+
+#endif
