@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 # The package (and its native extension) is reinstalled when any of these change.
-SOURCES := pyproject.toml setup.py native/build_native.py native/build_cface.py wsemu/cface.py \
+SOURCES := pyproject.toml setup.py native/build_native.py native/build_cface.py \
            $(wildcard native/include/*.h native/include/wsemu/*.h native/src/*)
 
 .PHONY: install demo test bench apt-deps clean conformance-record

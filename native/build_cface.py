@@ -19,8 +19,10 @@ INCLUDE, SRC = ROOT / "native" / "include", ROOT / "native" / "src"
 
 
 def _embedding_api() -> str:
-    text = (ROOT / "wsemu" / "cface.py").read_text()
-    return text.split('EMBEDDING_API = """', 1)[1].split('"""', 1)[0]
+    """The calls wsemu/cface.py implements, as <winsock2.h> declares them."""
+    text = (INCLUDE / "winsock2.h").read_text()
+    block = text.split("/* EMBEDDED-BEGIN", 1)[1].split("/* EMBEDDED-END */", 1)[0]
+    return block.split("*/", 1)[1]
 
 
 def _winabi_declarations() -> str:

@@ -141,6 +141,17 @@ def _slow_reports(monkeypatch) -> list[tuple[int, int]]:
     return seen
 
 
+def _armed(event: int) -> tuple[int, int]:
+    """A pair whose client is registered for FD_READ on ``event`` and has had one byte and
+    its recv: its lane is armed (a full look after the re-enabling recv)."""
+    client, server = nonblocking_pair()
+    ws2.WSAEventSelect(client, event, W.FD_READ)
+    ws2.send(server, b"a")
+    assert ws2.WSAWaitForMultipleEvents([event], False, 5000) == W.WSA_WAIT_EVENT_0
+    ws2.recv(client, 1)
+    return client, server
+
+
 def test_steady_data_wakes_the_waiter_without_python(event, monkeypatch):
     client, server = nonblocking_pair()
     ws2.WSAEventSelect(client, event, W.FD_READ)
@@ -165,11 +176,7 @@ def test_item_128_new_data_while_reported_through_the_lane(event):
 
 
 def test_a_closed_event_is_never_set_through_its_reused_number(event):
-    client, server = nonblocking_pair()
-    ws2.WSAEventSelect(client, event, W.FD_READ)
-    ws2.send(server, b"a")
-    assert ws2.WSAWaitForMultipleEvents([event], False, 5000) == W.WSA_WAIT_EVENT_0
-    ws2.recv(client, 1)                            # re-enabled, and the lane armed again
+    client, server = _armed(event)
     ws2.WSACloseEvent(event)
     reused = os.eventfd(0, os.EFD_NONBLOCK)
     try:
@@ -184,11 +191,7 @@ def test_a_closed_event_is_never_set_through_its_reused_number(event):
 
 
 def test_a_closed_socket_leaves_no_lane_for_its_number(event):
-    client, server = nonblocking_pair()
-    ws2.WSAEventSelect(client, event, W.FD_READ)
-    ws2.send(server, b"a")
-    assert ws2.WSAWaitForMultipleEvents([event], False, 5000) == W.WSA_WAIT_EVENT_0
-    ws2.recv(client, 1)
+    client, server = _armed(event)
     ws2.WSAResetEvent(event)
     ws2.closesocket(client)
     assert _take(client) is None
@@ -215,11 +218,7 @@ def test_a_send_queue_tail_keeps_fd_write_back_until_it_is_sent(event):
 
 
 def test_a_forked_child_has_no_lanes(event):
-    client, server = nonblocking_pair()
-    ws2.WSAEventSelect(client, event, W.FD_READ)
-    ws2.send(server, b"a")
-    assert ws2.WSAWaitForMultipleEvents([event], False, 5000) == W.WSA_WAIT_EVENT_0
-    ws2.recv(client, 1)
+    client, server = _armed(event)
     assert registry._local(registry._provider.table.get(client).state).lane
     pid = os.fork()
     if pid == 0:

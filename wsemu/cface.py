@@ -1,7 +1,7 @@
 """The calls of libwsemu (the C face, DESIGN.md §3.3) that run in its embedded Python.
 
 libwsemu.so is a cffi embedding library (native/build_cface.py): each ``wsemu_*`` function
-declared in its embedding API is implemented here, over ``wsemu.ws2``, and bound when the
+of <winsock2.h>'s EMBEDDED block is implemented here, over ``wsemu.ws2``, and bound when the
 library's interpreter starts (``bind``). The conversion of errors happens at this one
 boundary: a WSAError becomes the C thread's last error and the function's Windows failure
 value (SOCKET_ERROR, INVALID_SOCKET); a NULL or short C buffer is WSAEFAULT; nothing else
@@ -18,27 +18,6 @@ from wsemu.errors import WSAError
 
 SOCKET_ERROR = -1
 INVALID_SOCKET = (1 << 64) - 1
-
-# The embedding API: the C declarations of the functions implemented below (the headers in
-# native/include map the Windows names to these).
-EMBEDDING_API = """
-int32_t wsemu_WSAStartup(uint16_t wVersionRequested, WSADATA *lpWSAData);
-int32_t wsemu_WSACleanup(void);
-SOCKET wsemu_socket(int32_t af, int32_t type, int32_t protocol);
-int32_t wsemu_closesocket(SOCKET s);
-int32_t wsemu_bind(SOCKET s, const struct WS_sockaddr *name, int32_t namelen);
-int32_t wsemu_listen(SOCKET s, int32_t backlog);
-SOCKET wsemu_accept(SOCKET s, struct WS_sockaddr *addr, int32_t *addrlen);
-int32_t wsemu_connect(SOCKET s, const struct WS_sockaddr *name, int32_t namelen);
-int32_t wsemu_send(SOCKET s, const char *buf, int32_t len, int32_t flags);
-int32_t wsemu_recv(SOCKET s, char *buf, int32_t len, int32_t flags);
-int32_t wsemu_shutdown(SOCKET s, int32_t how);
-int32_t wsemu_getsockname(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);
-int32_t wsemu_getpeername(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);
-int32_t wsemu_setsockopt(SOCKET s, int32_t level, int32_t optname, const char *optval, int32_t optlen);
-int32_t wsemu_getsockopt(SOCKET s, int32_t level, int32_t optname, char *optval, int32_t *optlen);
-int32_t wsemu_ioctlsocket(SOCKET s, int32_t cmd, uint32_t *argp);
-"""
 
 _ffi = _lib = None
 

@@ -102,10 +102,12 @@ static inline WS_u_long wsemu_ntohl(WS_u_long v) { return __builtin_bswap32(v); 
 #define getsockopt wsemu_getsockopt
 #define ioctlsocket wsemu_ioctlsocket
 
-int32_t wsemu_WSAStartup(WORD wVersionRequested, WSADATA *lpWSAData);
-int32_t wsemu_WSACleanup(void);
 int32_t wsemu_WSAGetLastError(void);
 void wsemu_WSASetLastError(int32_t iError);
+/* EMBEDDED-BEGIN: implemented in Python (wsemu/cface.py); native/build_cface.py hands this
+ * block to cffi as libwsemu's embedding API. */
+int32_t wsemu_WSAStartup(WORD wVersionRequested, WSADATA *lpWSAData);
+int32_t wsemu_WSACleanup(void);
 SOCKET wsemu_socket(int32_t af, int32_t type, int32_t protocol);
 int32_t wsemu_closesocket(SOCKET s);
 int32_t wsemu_bind(SOCKET s, const struct WS_sockaddr *name, int32_t namelen);
@@ -120,5 +122,6 @@ int32_t wsemu_getpeername(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);
 int32_t wsemu_setsockopt(SOCKET s, int32_t level, int32_t optname, const char *optval, int32_t optlen);
 int32_t wsemu_getsockopt(SOCKET s, int32_t level, int32_t optname, char *optval, int32_t *optlen);
 int32_t wsemu_ioctlsocket(SOCKET s, int32_t cmd, WS_u_long *argp);
+/* EMBEDDED-END */
 
 #endif
