@@ -18,6 +18,7 @@ from tests.helpers import fill_send_buffer, monitor_settled, nonblocking_pair, r
 from wsemu import ws2
 from wsemu._native import ffi, lib
 from wsemu.events import registry
+from wsemu.events.objects import consume as _signalled
 from wsemu.events.objects import events as ws2_events
 from wsemu.events import state as S
 
@@ -53,14 +54,6 @@ def readable_now(sock: socket.socket) -> bool:
 def _take(fd: int) -> tuple[int, int, int] | None:
     out = ffi.new("int64_t[3]")
     return tuple(out) if lib.wsemu_lane_take(fd, out) else None
-
-
-def _signalled(event: int) -> bool:
-    try:
-        os.eventfd_read(event)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def _expected(kind: int, rec: S.Record, seen: int, queued: int, revents: int) -> tuple[S.Record, bool, int]:

@@ -17,6 +17,7 @@ import time
 from typing import Callable
 
 from wsemu._native import ffi, lib
+from wsemu.events.objects import consume
 
 # Everything an event can come from; edge-triggered (see the module docstring).
 INTEREST = select.EPOLLIN | select.EPOLLPRI | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
@@ -73,7 +74,7 @@ class Monitor:
                 waiter.poll()
             except InterruptedError:
                 continue
-            if self.wake is None or self._stopping(wake):
+            if self.wake is None or consume(wake):
                 return
             if not self.driving:
                 self.drain()
@@ -105,14 +106,6 @@ class Monitor:
     def done_driving(self) -> None:
         self.last_drive = time.monotonic()
         self.driving.pop()
-
-    @staticmethod
-    def _stopping(wake: int) -> bool:
-        try:
-            os.eventfd_read(wake)
-        except BlockingIOError:
-            return False
-        return True
 
     def drain(self) -> None:
         """Handle every report waiting, on the calling thread: the C lanes post what they

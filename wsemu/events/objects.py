@@ -42,10 +42,7 @@ class EventTable:
         os.eventfd_write(self.check(handle), 1)
 
     def reset(self, handle: object) -> None:
-        try:
-            os.eventfd_read(self.check(handle))
-        except BlockingIOError:
-            pass                       # not set: nothing to drain
+        consume(self.check(handle))
 
     def is_set(self, handle: int) -> bool:
         return bool(_signalled((self.check(handle),)))
@@ -141,6 +138,15 @@ class _Buffers:
         self.one = ffi.new("int[1]")
         self.slow = ffi.new("int[]", 2 * _SLOW_CAP)
         self.nslow = ffi.new("int *")
+
+
+def consume(fd: int) -> bool:
+    """Drain an eventfd (reset it); whether it was set."""
+    try:
+        os.eventfd_read(fd)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _signalled(handles: Sequence[int]) -> set[int]:
