@@ -1,8 +1,12 @@
 """cffi embedding builder for libwsemu.so, the C face (DESIGN.md §3.3).
 
-The library holds the C part (native/src/cface.c: the per-thread last error, the calls done in
-C) and an embedded Python interpreter that runs wsemu.cface for the rest. ``build(out_dir)`` is
-called by setup.py's build step; the result is ``<out_dir>/libwsemu.so``.
+The library holds the C part (native/src/cface*.c: the per-thread last error, the calls done
+in C) and an embedded Python interpreter that runs the package wsemu.cface for the rest.
+``build(out_dir)`` is called by setup.py's build step; the result is ``<out_dir>/libwsemu.so``.
+
+Each face header may hold two marked blocks, gathered in HEADERS order:
+  /* CDEF-BEGIN */ ... /* CDEF-END */      types (and C functions) the Python side uses;
+  /* EMBEDDED-BEGIN ... */ ... /* EMBEDDED-END */   the calls implemented in Python.
 """
 from __future__ import annotations
 
@@ -18,26 +22,36 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 INCLUDE, SRC = ROOT / "native" / "include", ROOT / "native" / "src"
 
 
-def _embedding_api() -> str:
-    """The calls wsemu/cface.py implements, as <winsock2.h> declares them."""
-    text = (INCLUDE / "winsock2.h").read_text()
-    block = text.split("/* EMBEDDED-BEGIN", 1)[1].split("/* EMBEDDED-END */", 1)[0]
-    return block.split("*/", 1)[1]
+# The face headers, in include order (a block may use the types of the ones before it).
+HEADERS = ("wsemu/winabi.h", "windows.h", "winsock2.h", "ws2tcpip.h", "mswsock.h", "ws2spi.h")
 
 
-def _winabi_declarations() -> str:
-    text = (INCLUDE / "wsemu" / "winabi.h").read_text()
-    return text.split("/* CDEF-BEGIN */", 1)[1].split("/* CDEF-END */", 1)[0]
+def _blocks(begin: str, end: str) -> str:
+    """Every ``begin ... end`` block of the face headers, in order (the rest of a begin
+    marker's comment is not part of its block)."""
+    found = []
+    for name in HEADERS:
+        path = INCLUDE / name
+        if not path.exists():
+            continue
+        for chunk in path.read_text().split(begin)[1:]:
+            block = chunk.split(end, 1)[0]
+            found.append(block.split("*/", 1)[1] if not begin.endswith("*/") else block)
+    return "\n".join(found)
+
+
+def _sources() -> str:
+    return "".join(f'#include "{path.name}"\n' for path in sorted(SRC.glob("cface*.c")))
 
 
 def builder() -> FFI:
     ffi = FFI()
-    ffi.cdef(_winabi_declarations())
+    ffi.cdef(_blocks("/* CDEF-BEGIN */", "/* CDEF-END */"))
     ffi.cdef("void wsemu_set_last_error(int32_t code);\nconst char *wsemu_library_path(void);")
-    ffi.embedding_api(_embedding_api())
+    ffi.embedding_api(_blocks("/* EMBEDDED-BEGIN", "/* EMBEDDED-END */"))
     ffi.set_source(
         "_wsemu_cface",
-        '#include "wsemu/winabi.h"\n#include "cface.c"\n',
+        '#include "wsemu/winabi.h"\n' + _sources(),
         include_dirs=[str(INCLUDE), str(SRC)],
         extra_compile_args=["-O2", "-Wall"],
         # libpython is found where this interpreter's is, without LD_LIBRARY_PATH.

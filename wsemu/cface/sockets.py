@@ -1,82 +1,13 @@
-"""The calls of libwsemu (the C face, DESIGN.md §3.3) that run in its embedded Python.
-
-libwsemu.so is a cffi embedding library (native/build_cface.py): each ``wsemu_*`` function
-of <winsock2.h>'s EMBEDDED block is implemented here, over ``wsemu.ws2``, and bound when the
-library's interpreter starts (``bind``). The conversion of errors happens at this one
-boundary: a WSAError becomes the C thread's last error and the function's Windows failure
-value (SOCKET_ERROR, INVALID_SOCKET); a NULL or short C buffer is WSAEFAULT; nothing else
-escapes into C (an unexpected Python exception is WSAEINVAL, never a crash).
-"""
+"""libwsemu's socket calls: creation, names, connections, options and control (the
+embedded ones; the data path is C)."""
 from __future__ import annotations
 
-import functools
-from typing import Callable
-
 from wsemu import abi as W
-from wsemu import sockaddr, ws2
+from wsemu import ws2
+from wsemu.cface import INVALID_SOCKET, _call, _in, _name_out, ffi
 from wsemu.errors import WSAError
 
-SOCKET_ERROR = -1
-INVALID_SOCKET = (1 << 64) - 1
-
-_ffi = _lib = None
-
-
-def bind(ffi, lib) -> None:
-    """Called by libwsemu's init code with the library's own ffi and lib."""
-    global _ffi, _lib
-    _ffi, _lib = ffi, lib
-    for name, (func, failure) in _CALLS.items():
-        ffi.def_extern(name=name, onerror=_on_error(failure))(_guarded(func, failure))
-
-
-def _guarded(func: Callable, failure: int) -> Callable:
-    @functools.wraps(func)
-    def call(*args):
-        try:
-            result = func(*args)
-        except WSAError as err:
-            _lib.wsemu_set_last_error(err.winerror)
-            return failure
-        _lib.wsemu_set_last_error(0)
-        return result
-    return call
-
-
-def _on_error(failure: int) -> Callable:
-    def onerror(exception, exc_value, traceback) -> int:
-        _lib.wsemu_set_last_error(W.WSAEINVAL)      # a bug here must not take the program down
-        return failure
-    return onerror
-
-
-_CALLS: dict[str, tuple[Callable, int]] = {}
-
-
-def _call(failure: int = SOCKET_ERROR) -> Callable:
-    def register(func: Callable) -> Callable:
-        _CALLS["wsemu_" + func.__name__.strip("_")] = (func, failure)
-        return func
-    return register
-
-
-# ---------------------------------------------------------------------------------------
-# Marshalling
-# ---------------------------------------------------------------------------------------
-def _in(pointer, length: int) -> bytes:
-    """A C input buffer; NULL with a non-zero length, or a negative length: WSAEFAULT."""
-    if length < 0 or (length and pointer == _ffi.NULL):
-        raise WSAError(W.WSAEFAULT)
-    return bytes(_ffi.buffer(pointer, length)) if length else b""
-
-
-def _name_out(name, namelen, family: int, address) -> None:
-    """Write a socket address into the caller's buffer and length (too short: WSAEFAULT)."""
-    raw = sockaddr.encode(family, address)
-    if name == _ffi.NULL or namelen == _ffi.NULL or namelen[0] < len(raw):
-        raise WSAError(W.WSAEFAULT)
-    _ffi.memmove(name, raw, len(raw))
-    namelen[0] = len(raw)
+_ffi = ffi()
 
 
 def _family(s: int) -> int:
