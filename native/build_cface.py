@@ -23,7 +23,8 @@ INCLUDE, SRC = ROOT / "native" / "include", ROOT / "native" / "src"
 
 
 # The face headers, in include order (a block may use the types of the ones before it).
-HEADERS = ("wsemu/winabi.h", "windows.h", "winsock2.h", "ws2tcpip.h", "mswsock.h", "ws2spi.h")
+HEADERS = ("wsemu/winabi.h", "windows.h", "winsock2.h", "ws2tcpip.h", "mswsock.h", "ws2spi.h",
+           "wsemu/dataplane.h")
 
 
 def _blocks(begin: str, end: str) -> str:

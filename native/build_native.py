@@ -36,7 +36,7 @@ ffibuilder.cdef(winabi_cdef(HEADER.read_text()) + _declarations(HELPERS.read_tex
 ffibuilder.set_source(
     "wsemu._native",
     '#include "wsemu/winabi.h"\n#include "wsemu_native.h"\n',
-    sources=["native/src/wsemu_native.c", "native/src/wsemu_events.c"],
+    sources=["native/src/wsemu_native.c", "native/src/wsemu_events.c", "native/src/wsemu_fast.c"],
     include_dirs=["native/include", "native/src"],
     extra_compile_args=["-O2", "-Wall"],
 )

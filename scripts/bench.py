@@ -331,6 +331,74 @@ def measure_scale(count: int, rounds: int, small: int, large: int) -> tuple[list
     return few, many, per_socket
 
 
+# --------------------------------------------------------------------------------------
+# The C face: native/bench/cbench.c built against libwsemu and against plain libc
+# --------------------------------------------------------------------------------------
+CBENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "native", "bench", "cbench.c")
+
+
+# Wine 8 under the same loops, measured on this machine (reference/wine-peer.md §5, medians of
+# four runs, Wine vs native Linux in that run): beside our ratios, not part of them.
+WINE_CONTEXT = ("1 GiB TCP 196 MB/s (native 1479: 0.13x); 1-byte ping-pong 487 us/RTT (native 76: 6.4x); "
+                "event wake-up 121 us (native poll 38: 3.2x); cross-process hand-off 399 us "
+                "(native SCM_RIGHTS 8.6: 46x)")
+
+
+def build_cbench(directory: str) -> dict[str, str] | None:
+    """The two builds of cbench.c ({"raw": path, "wsemu": path}); None without a C compiler."""
+    import shutil
+    import subprocess
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    config = [sys.executable, "-m", "wsemu.cli", "config"]
+    cflags = subprocess.run(config + ["--cflags"], check=True, capture_output=True, text=True).stdout.split()
+    libs = subprocess.run(config + ["--libs"], check=True, capture_output=True, text=True).stdout.split()
+    builds = {"raw": os.path.join(directory, "cbench-raw"), "wsemu": os.path.join(directory, "cbench-wsemu")}
+    subprocess.run([cc, "-O2", "-DRAW_LIBC", CBENCH, "-o", builds["raw"]], check=True)
+    subprocess.run([cc, "-O2", *cflags, CBENCH, *libs, "-o", builds["wsemu"]], check=True)
+    return builds
+
+
+def _c_round(program: str, mode: str, amount: int) -> list[float]:
+    """One run of a cbench build: the server and the client, as two processes."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        portfile = os.path.join(tmp, "port")
+        server = subprocess.Popen([program, "server", portfile, mode, str(amount)])
+        try:
+            deadline = time.monotonic() + 30
+            while not (os.path.exists(portfile) and open(portfile).read().endswith("\n")):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{program} server did not start")
+                time.sleep(0.01)
+            port = open(portfile).read().strip()
+            out = subprocess.run([program, "client", port, mode, str(amount)], check=True,
+                                 capture_output=True, text=True, timeout=600).stdout
+        finally:
+            if server.wait(timeout=60) != 0:
+                raise SystemExit(f"{program} server failed")
+    return [float(line) for line in out.split()]
+
+
+def measure_c(builds: dict[str, str], mode: str, amount: int, rounds: int) -> dict[str, list[float]]:
+    """Interleaved rounds of both builds: per round the loop's seconds (wakeup: every echo's µs
+    after the first tenth)."""
+    results: dict[str, list[float]] = {"raw": [], "wsemu": []}
+    for i in range(rounds):
+        for kind in ("raw", "wsemu") if i % 2 == 0 else ("wsemu", "raw"):
+            print(f"  C {mode:8} round {i + 1}/{rounds} {kind:5} ...", end="", flush=True)
+            values = _c_round(builds[kind], mode, amount)
+            if mode == "wakeup":
+                results[kind] += values[amount // 10:]
+                print(f" median {statistics.median(values):.1f} us", flush=True)
+            else:
+                results[kind] += values
+                print(f" {values[0]:.3f} s", flush=True)
+    return results
+
+
 def _p99(values: list[float]) -> float:
     return sorted(values)[int(len(values) * 0.99)]
 
@@ -369,6 +437,13 @@ def main(argv: list[str] | None = None) -> int:
     raw_wk, emu_wk = statistics.median(wake["raw"]), statistics.median(wake["wsemu"])
     few, many, per_socket = measure_scale(args.wakeups, args.rounds, 100, args.registered)
     few_md, many_md = statistics.median(few), statistics.median(many)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        builds = build_cbench(tmp)
+        if builds is not None:
+            c_pp = measure_c(builds, "pingpong", args.pingpongs, args.rounds)
+            c_bulk = measure_c(builds, "bulk", args.bulk_bytes, args.rounds)
+            c_wake = measure_c(builds, "wakeup", args.wakeups, args.rounds)
 
     mb = args.bulk_bytes / 1e6
     rows = [
@@ -392,6 +467,22 @@ def main(argv: list[str] | None = None) -> int:
          many_md / few_md, "<= 1.2x growth", many_md / few_md <= 1.2),
         ("Python heap per registered socket (bytes)", 0.0, per_socket, 0.0, "(reported)", True),
     ]
+    if builds is None:
+        print("C face benchmarks skipped: no C compiler (cc) on this machine")
+    else:
+        raw_cpp, emu_cpp = statistics.median(c_pp["raw"]), statistics.median(c_pp["wsemu"])
+        raw_cb, emu_cb = statistics.median(c_bulk["raw"]), statistics.median(c_bulk["wsemu"])
+        raw_cw, emu_cw = statistics.median(c_wake["raw"]), statistics.median(c_wake["wsemu"])
+        rows += [
+            ("C: 1-byte ping-pong, libwsemu vs libc (us/RTT)", raw_cpp / args.pingpongs * 1e6,
+             emu_cpp / args.pingpongs * 1e6, emu_cpp / raw_cpp, "<= 1.3x latency", emu_cpp / raw_cpp <= 1.3),
+            ("C: bulk TCP, libwsemu vs libc (MB/s)", mb / raw_cb, mb / emu_cb, raw_cb / emu_cb,
+             ">= 0.9x throughput", raw_cb / emu_cb >= 0.9),
+            ("C: event wake-up, WSAWaitForMultipleEvents vs poll (us)", raw_cw, emu_cw, emu_cw / raw_cw,
+             "(reported)", True),
+        ]
+    print()
+    print("Wine 8 on this machine, for context (reference/wine-peer.md): " + WINE_CONTEXT)
     print()
     print(f"| {'benchmark':52} | {'raw socket':>10} | {'wsemu':>10} | {'ratio':>6} | {'budget':20} | verdict |")
     print(f"|{'-' * 54}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 22}|---------|")

@@ -25,6 +25,7 @@ from wsemu.events.objects import events as _event_objects
 from wsemu.errors import WSAError, get_last_error, set_last_error, wsa_from_errno_io
 from wsemu.spi import argcheck as _check
 from wsemu.spi import base as _base
+from wsemu.spi import cgate as _cgate
 from wsemu.spi import inbox as _inbox
 from wsemu.spi import sharedstate as _sharedstate
 from wsemu.spi import sockopts as _sockopts
@@ -250,6 +251,7 @@ def _track(s: int) -> int:
         desc = _base_provider.table.get(s)
         if desc is not None:
             _fast[s] = desc
+            _cgate.open_gate(desc)          # the C face's data path may take it too
     return s
 
 

@@ -93,8 +93,6 @@ static inline WS_u_long wsemu_ntohl(WS_u_long v) { return __builtin_bswap32(v); 
 #define listen wsemu_listen
 #define accept wsemu_accept
 #define connect wsemu_connect
-#define send wsemu_send
-#define recv wsemu_recv
 #define shutdown wsemu_shutdown
 #define getsockname wsemu_getsockname
 #define getpeername wsemu_getpeername
@@ -104,6 +102,40 @@ static inline WS_u_long wsemu_ntohl(WS_u_long v) { return __builtin_bswap32(v); 
 
 int32_t wsemu_WSAGetLastError(void);
 void wsemu_WSASetLastError(int32_t iError);
+
+/* ---- the data path: in C (native/src/cface_data.c) ---- */
+#define send wsemu_send
+#define recv wsemu_recv
+#define sendto wsemu_sendto
+#define recvfrom wsemu_recvfrom
+#define WSASend wsemu_WSASend
+#define WSARecv wsemu_WSARecv
+#define WSASendTo wsemu_WSASendTo
+#define WSARecvFrom wsemu_WSARecvFrom
+#define select wsemu_select
+#define WSAWaitForMultipleEvents wsemu_WSAWaitForMultipleEvents
+int32_t wsemu_send(SOCKET s, const char *buf, int32_t len, int32_t flags);
+int32_t wsemu_recv(SOCKET s, char *buf, int32_t len, int32_t flags);
+int32_t wsemu_sendto(SOCKET s, const char *buf, int32_t len, int32_t flags, const struct WS_sockaddr *to,
+                     int32_t tolen);
+int32_t wsemu_recvfrom(SOCKET s, char *buf, int32_t len, int32_t flags, struct WS_sockaddr *from,
+                       int32_t *fromlen);
+int32_t wsemu_WSASend(SOCKET s, WSABUF *lpBuffers, DWORD dwBufferCount, DWORD *lpNumberOfBytesSent,
+                      DWORD dwFlags, WSAOVERLAPPED *lpOverlapped,
+                      LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int32_t wsemu_WSARecv(SOCKET s, WSABUF *lpBuffers, DWORD dwBufferCount, DWORD *lpNumberOfBytesRecvd,
+                      DWORD *lpFlags, WSAOVERLAPPED *lpOverlapped,
+                      LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int32_t wsemu_WSASendTo(SOCKET s, WSABUF *lpBuffers, DWORD dwBufferCount, DWORD *lpNumberOfBytesSent,
+                        DWORD dwFlags, const struct WS_sockaddr *lpTo, int32_t iTolen,
+                        WSAOVERLAPPED *lpOverlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int32_t wsemu_WSARecvFrom(SOCKET s, WSABUF *lpBuffers, DWORD dwBufferCount, DWORD *lpNumberOfBytesRecvd,
+                          DWORD *lpFlags, struct WS_sockaddr *lpFrom, int32_t *lpFromlen,
+                          WSAOVERLAPPED *lpOverlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int32_t wsemu_select(int32_t nfds, WS_fd_set *readfds, WS_fd_set *writefds, WS_fd_set *exceptfds,
+                     const struct WS_timeval *timeout);
+DWORD wsemu_WSAWaitForMultipleEvents(DWORD cEvents, const WSAEVENT *lphEvents, BOOL fWaitAll,
+                                     DWORD dwTimeout, BOOL fAlertable);
 /* EMBEDDED-BEGIN: implemented in Python (wsemu/cface.py); native/build_cface.py hands this
  * block to cffi as libwsemu's embedding API. */
 int32_t wsemu_WSAStartup(WORD wVersionRequested, WSADATA *lpWSAData);
@@ -114,8 +146,6 @@ int32_t wsemu_bind(SOCKET s, const struct WS_sockaddr *name, int32_t namelen);
 int32_t wsemu_listen(SOCKET s, int32_t backlog);
 SOCKET wsemu_accept(SOCKET s, struct WS_sockaddr *addr, int32_t *addrlen);
 int32_t wsemu_connect(SOCKET s, const struct WS_sockaddr *name, int32_t namelen);
-int32_t wsemu_send(SOCKET s, const char *buf, int32_t len, int32_t flags);
-int32_t wsemu_recv(SOCKET s, char *buf, int32_t len, int32_t flags);
 int32_t wsemu_shutdown(SOCKET s, int32_t how);
 int32_t wsemu_getsockname(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);
 int32_t wsemu_getpeername(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);

@@ -110,24 +110,15 @@ void wsemu_events_after_fork(void)
             memset(pages[p], 0, LANE_PAGE * sizeof(lane));
 }
 
-/* One report (epoll revents) on the lane of ``fd``: 1 if posted here, 0 if it is Python's. */
-int wsemu_lane_report(int fd, uint32_t revents)
+/* Post what ``revents`` says on an armed lane (lanes_lock held): 1, or 0 when the lane
+ * cannot read the socket (Python's full look then). */
+static int lane_post(lane *l, int fd, uint32_t revents)
 {
-    if (revents & (EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLPRI))
-        return 0;                /* a close, a reset, urgent data: the full look */
-    pthread_mutex_lock(&lanes_lock);
-    lane *l = lane_at(fd, 0);
-    if (l == NULL || !l->kind) {
-        pthread_mutex_unlock(&lanes_lock);
-        return 0;
-    }
     uint32_t level = 0, arrived = 0;
     if (l->kind == WSEMU_LANE_STREAM) {
         int queued = 0;
-        if (ioctl(fd, FIONREAD, &queued) < 0) {
-            pthread_mutex_unlock(&lanes_lock);
+        if (ioctl(fd, FIONREAD, &queued) < 0)
             return 0;
-        }
         if (queued) {
             level = LANE_FD_READ;
             if (queued > l->seen)
@@ -149,8 +140,52 @@ int wsemu_lane_report(int fd, uint32_t revents)
             (void)ignored;
         }
     }
-    pthread_mutex_unlock(&lanes_lock);
     return 1;
+}
+
+#define LANE_HARD (EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLPRI)
+
+/* One report (epoll revents) on the lane of ``fd``: 1 if posted here, 0 if it is Python's. */
+int wsemu_lane_report(int fd, uint32_t revents)
+{
+    if (revents & LANE_HARD)
+        return 0;                /* a close, a reset, urgent data: the full look */
+    pthread_mutex_lock(&lanes_lock);
+    lane *l = lane_at(fd, 0);
+    int posted = l != NULL && l->kind && lane_post(l, fd, revents);
+    pthread_mutex_unlock(&lanes_lock);
+    return posted;
+}
+
+/* A recv (``bits`` FD_READ) or a failing send (FD_WRITE) went through ``fd``, whose
+ * registration's lane is armed: re-enable those events and look again, as
+ * registry.reenable would (state.reenable, then the look). 1 if done here; 0 if the lane is
+ * not armed or the socket shows more than data and space (then Python does all of it). */
+int wsemu_lane_reenable(int fd, uint32_t bits)
+{
+    pthread_mutex_lock(&lanes_lock);
+    lane *l = lane_at(fd, 0);
+    int done = 0;
+    if (l != NULL && l->kind) {
+        if (!((l->pending | l->reported) & bits)) {
+            done = 1;            /* nothing to re-enable: the record stays */
+        } else {
+            struct pollfd pfd = { fd, POLLIN | POLLOUT | POLLPRI | POLLRDHUP, 0 };
+            if (poll(&pfd, 1, 0) >= 0 && !(pfd.revents & (POLLERR | POLLHUP | POLLRDHUP | POLLPRI | POLLNVAL))) {
+                uint32_t saved_pending = l->pending, saved_reported = l->reported;
+                l->pending &= ~bits;
+                l->reported &= ~bits;
+                uint32_t revents = (pfd.revents & POLLIN ? EPOLLIN : 0) | (pfd.revents & POLLOUT ? EPOLLOUT : 0);
+                done = lane_post(l, fd, revents);
+                if (!done) {
+                    l->pending = saved_pending;
+                    l->reported = saved_reported;
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&lanes_lock);
+    return done;
 }
 
 void wsemu_drain_lock(void)

@@ -126,6 +126,7 @@ int wsemu_lane_arm(int fd, int kind, int event, uint32_t mask, uint32_t pending,
                    uint32_t reported, int32_t seen);
 int wsemu_lane_take(int fd, int64_t *out);
 int wsemu_lane_report(int fd, uint32_t revents);
+int wsemu_lane_reenable(int fd, uint32_t bits);
 void wsemu_lanes_forget_event(int event);
 void wsemu_events_after_fork(void);
 void wsemu_drain_lock(void);
@@ -134,5 +135,65 @@ void wsemu_drain_unlock(void);
 int wsemu_events_drain(int epfd, int *slow, int cap);
 int wsemu_events_wait(const int *events, int n, int wait_all, int epfd, int timeout_ms,
                       int *slow, int cap, int *nslow);
+/* The C face's data path (wsemu_fast.c): per-socket state bits (slots) and per-fd gates that
+ * wsemu.spi.cgate keeps in step with the Python state. */
+#define WSEMU_SLOT_NONBLOCK 0x001
+#define WSEMU_SLOT_SHUT_RD 0x002
+#define WSEMU_SLOT_SHUT_WR 0x004
+#define WSEMU_SLOT_STICKY 0x008      /* a reset seen: calls report it (Python) */
+#define WSEMU_SLOT_EVENTS 0x010      /* an event registration: calls may re-enable */
+#define WSEMU_SLOT_SHARED 0x020      /* held by several processes: Python */
+#define WSEMU_SLOT_TAIL 0x040        /* the send queue holds a tail */
+#define WSEMU_SLOT_SPECIAL 0x080     /* connecting, a failed connect, deferred accepts: select in Python */
+#define WSEMU_SLOT_CONNECTED 0x100   /* a stream that connected / a connected datagram socket */
+#define WSEMU_SLOT_LISTENING 0x200
+#define WSEMU_GATE_STREAM 1
+#define WSEMU_GATE_DATAGRAM 2
+int32_t wsemu_slot_new(uint32_t bits);
+void wsemu_slot_set(int32_t slot, uint32_t bits);
+void wsemu_slot_free(int32_t slot);
+int wsemu_gate_set(int fd, int32_t slot, int kind, int family, int bound);
+int wsemu_gate_close(int fd, uint64_t *tids, int cap);
+int wsemu_gate_blocked(int fd);
+void wsemu_fast_after_fork(void);
+uintptr_t wsemu_fast_ops(void);
+int wsemu_drivers(void);
+int64_t wsemu_last_drive_ms(void);
+void wsemu_set_monitor_epoll(int epfd);
+void wsemu_event_mark(int fd, int on);
+/* What is left for Python after a C data call (wsemu_io.after; wsemu/cface/data.py). */
+#define WSEMU_AFTER_ERRNO 0x01       /* error is an errno for Python to map (with its effects) */
+#define WSEMU_AFTER_RECV 0x02        /* re-enable FD_READ (a registration without a C lane) */
+#define WSEMU_AFTER_SEND_FAILED 0x04 /* re-enable FD_WRITE */
+#define WSEMU_AFTER_TAIL 0x08        /* queue the unsent rest (non-blocking stream) */
+#define WSEMU_AFTER_EOF 0x10         /* a stream recv returned 0: close or unreported reset */
+#define WSEMU_AFTER_RELEASE 0x20     /* the last C thread left a closed socket: release it */
+#define WSEMU_AFTER_BOUND 0x40       /* a sendto bound the datagram socket */
 /* CDEF-END */
+
+/* What a C data call did (libwsemu reads it; wsemu/cface/data.py finishes the ``after`` work). */
+#define WSEMU_FAST_SLOW (-1000)      /* not attempted: Python's path */
+#define WSEMU_FAST_VERSION 1
+#define WSEMU_WOULDBLOCK 10035
+#define WSEMU_EINTR 10004
+#define WSEMU_MSGSIZE 10040
+typedef struct wsemu_io {
+    int64_t result;
+    int32_t error;
+    int32_t after;
+} wsemu_io;
+struct iovec;
+typedef struct wsemu_fast_table {
+    int32_t version;
+    int (*send)(int64_t fd, const struct iovec *iov, int niov, int64_t total, const void *name,
+                uint32_t namelen, int family, wsemu_io *io);
+    int (*recv)(int64_t fd, struct iovec *iov, int niov, int64_t total, void *name,
+                uint32_t *namelen, wsemu_io *io);
+    int (*select)(const int64_t *sockets, const uint8_t *wants, uint8_t *got, int n,
+                  int64_t timeout_ms, wsemu_io *io);
+    int (*wait)(const int *events, int n, int wait_all, int timeout_ms, int *slow, int cap,
+                int *nslow);
+    void (*drain_unlock)(void);
+    int (*event_valid)(int64_t handle);
+} wsemu_fast_table;
 #endif

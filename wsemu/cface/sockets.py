@@ -78,20 +78,6 @@ def connect(s: int, name, namelen: int) -> int:
 
 
 @_call()
-def send(s: int, buf, length: int, flags: int) -> int:
-    return ws2.send(s, _in(buf, length), flags)
-
-
-@_call()
-def recv(s: int, buf, length: int, flags: int) -> int:
-    if length < 0 or (length and buf == _ffi.NULL):
-        raise WSAError(W.WSAEFAULT)
-    data = ws2.recv(s, length, flags)
-    _ffi.memmove(buf, data, len(data))
-    return len(data)
-
-
-@_call()
 def shutdown(s: int, how: int) -> int:
     ws2.shutdown(s, how)
     return 0

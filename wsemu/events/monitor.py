@@ -53,6 +53,7 @@ class Monitor:
 
     def _start(self) -> None:
         self.epoll = select.epoll()
+        lib.wsemu_set_monitor_epoll(self.epoll.fileno())     # for the C face's waits
         self.wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.thread = threading.Thread(target=self._run, args=(self.epoll, self.wake),
                                        name="wsemu-events", daemon=True)
@@ -76,7 +77,7 @@ class Monitor:
                 continue
             if self.wake is None or consume(wake):
                 return
-            if not self.driving:
+            if not self.driving and not lib.wsemu_drivers():
                 self.drain()
 
     def _stand_by(self) -> None:
@@ -84,10 +85,10 @@ class Monitor:
         # look now and then — rarely while a thread waits (it handles every report).
         with self.ready:
             while self.epoll is not None:
-                if self.driving:
+                if self.driving or lib.wsemu_drivers():      # (C waiters drive too)
                     self.ready.wait(DRIVEN_CHECK)
                     continue
-                quiet = time.monotonic() - self.last_drive
+                quiet = time.monotonic() - max(self.last_drive, lib.wsemu_last_drive_ms() / 1000)
                 if quiet >= GRACE:
                     return
                 self.ready.wait(GRACE - quiet)
@@ -142,6 +143,7 @@ class Monitor:
             self.thread = self.epoll = self.wake = None
         if thread is None:
             return
+        lib.wsemu_set_monitor_epoll(-1)
         os.eventfd_write(wake, 1)
         with self.ready:
             self.ready.notify_all()

@@ -31,6 +31,7 @@ class EventTable:
         fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         with self.lock:
             self.handles.add(fd)
+        lib.wsemu_event_mark(fd, 1)            # (the C face checks handles there)
         return fd
 
     def check(self, handle: object) -> int:
@@ -52,6 +53,7 @@ class EventTable:
             if handle.__class__ is not int or handle not in self.handles:
                 raise WSAError(W.WSA_INVALID_HANDLE)
             self.handles.discard(handle)
+        lib.wsemu_event_mark(handle, 0)
         lib.wsemu_lanes_forget_event(handle)   # no C lane may set it once the fd is reused
         os.close(handle)
 
@@ -61,6 +63,7 @@ class EventTable:
         with self.lock:
             handles, self.handles = self.handles, set()
         for fd in handles:
+            lib.wsemu_event_mark(fd, 0)
             lib.wsemu_lanes_forget_event(fd)
             os.close(fd)
 

@@ -26,7 +26,7 @@ from wsemu import msgqueue, sockaddr
 from wsemu.errors import WSAError, wsa_from_errno, wsa_from_errno_io
 from wsemu.events import registry as _registry
 from wsemu.events.state import Call as _Call
-from wsemu.spi import argcheck, sharing, sockopts
+from wsemu.spi import argcheck, cgate, sharing, sockopts
 from wsemu.spi.descriptor import (LINUX_FAMILY, WINDOWS_FAMILY, Descriptor, probe_socket, table,
                                   wrap_fd)
 from wsemu.spi.sendqueue import queue as _sendq
@@ -365,6 +365,7 @@ class BaseProvider:
             verdict = self._ask_condition(new, address, lpfnCondition, dwCallbackData)
             if verdict == W.CF_DEFER:
                 desc.state.deferred.insert(0, new)
+                cgate.changed(desc.state)        # (a list change: no setattr tells C)
                 raise WSAError(W.WSATRY_AGAIN)
             if verdict == W.CF_REJECT:
                 new.sock.setsockopt(L.SOL_SOCKET, L.SO_LINGER, struct.pack("ii", 1, 0))
@@ -380,7 +381,9 @@ class BaseProvider:
     def _dequeue(self, desc: Descriptor) -> Descriptor:
         """The next connection: a deferred one first, else one from the kernel."""
         if desc.state.deferred:
-            return desc.state.deferred.pop(0)
+            new = desc.state.deferred.pop(0)
+            cgate.changed(desc.state)
+            return new
         try:
             if desc.is_nonblocking():
                 fd, _ = desc.sock._accept()
@@ -521,12 +524,14 @@ class BaseProvider:
             finally:
                 desc.sock.setsockopt(L.SOL_SOCKET, L.SO_BROADCAST, 0)
         desc.bound = True
+        desc.state.dgram_connected = True
         _registry.connected(desc)
 
     def _disconnect_datagram(self, desc: Descriptor) -> None:
         # connect(AF_UNSPEC) dissolves the association; Python's connect() cannot express it.
         if lib.wsemu_disconnect(desc.fd) != 0:
             raise WSAError(wsa_from_errno_io(ffi.errno))
+        desc.state.dgram_connected = False
 
     # ==================================================================================
     # Data path

@@ -31,6 +31,7 @@ from typing import Callable
 
 from wsemu import abi
 from wsemu._native import lib
+from wsemu.spi import cgate
 from wsemu.errors import WSAError
 
 # Linux <-> Windows values for the three socket-creation numbers.
@@ -51,9 +52,11 @@ class SocketState:
         "shut_rd", "shut_wr", "sticky_error", "connecting", "connect_target", "connected_at",
         "ever_connected", "deferred", "sndbuf", "rcvbuf", "debug", "dontroute", "linger_raw",
         "bind_entries", "events", "nonblocking", "listening", "connect_failed", "accepted",
+        "tail", "dgram_connected", "cslot",
     )
 
     def __init__(self, inode: int) -> None:
+        object.__setattr__(self, "cslot", -1)   # the C face's slot (wsemu.spi.cgate), none yet
         self.inode = inode
         self.refs = 0
         self.so_error = 0            # Windows SO_ERROR: settable, sticky until a connect succeeds
@@ -82,6 +85,19 @@ class SocketState:
         self.listening = False
         self.connect_failed = False  # a connect failed: select reports "except" until the next one
         self.accepted = False        # came from accept (its FD_CONNECT never happened here)
+        self.tail = False            # the send queue holds a tail of this socket
+        self.dgram_connected = False # a datagram socket with a default peer
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Every change the C face's data path depends on reaches its slot here, whatever
+        # code path makes it.
+        object.__setattr__(self, name, value)
+        if name in cgate.WATCHED and getattr(self, "cslot", -1) >= 0:
+            cgate.changed(self)
+
+    def __del__(self) -> None:
+        if getattr(self, "cslot", -1) >= 0:
+            cgate.release_slot(self)
 
     def mark_connected(self) -> None:
         self.connect_failed = False
@@ -171,6 +187,7 @@ class DescriptorTable:
         self.lock = threading.RLock()
         self._dead_fd: int | None = None
         self._wake_installed = False
+        self.closing_in_c: dict[int, Descriptor] = {}   # closed while C threads were blocked
 
     # -- registration --------------------------------------------------------------------
     def state_for(self, fd: int) -> SocketState:
@@ -218,6 +235,7 @@ class DescriptorTable:
         for desc in self.by_fd.values():
             if desc.state is old:
                 desc.state = new
+                cgate.open_gate(desc)      # (a shared state: C leaves the socket to Python)
 
     def add(self, desc: Descriptor) -> None:
         with self.lock:
@@ -237,7 +255,10 @@ class DescriptorTable:
             self._leave_registration(desc)
             desc.closing = True
             last = self._drop_ref(desc)
-            blocked = list(desc.blocked)
+            in_c = cgate.close_gate(desc.fd)
+            if in_c:
+                self.closing_in_c[desc.fd] = desc
+            blocked = list(desc.blocked) + in_c
         if last:
             self._hand_to_send_queue(desc)
         if not blocked:
@@ -257,6 +278,9 @@ class DescriptorTable:
 
     def release(self, desc: Descriptor) -> None:
         """Close the fd number (after the last blocked thread has left)."""
+        if desc.fd in self.closing_in_c and cgate.blocked_in_c(desc.fd):
+            return                   # the last thread out of C releases it (released_in_c)
+        self.closing_in_c.pop(desc.fd, None)
         sock, desc.sock = desc.sock, None
         if sock is not None:
             if desc.adopted:
@@ -264,8 +288,15 @@ class DescriptorTable:
             else:
                 sock.close()
 
+    def released_in_c(self, fd: int) -> None:
+        """The last thread blocked in C on closed ``fd`` has left it."""
+        desc = self.closing_in_c.get(fd)
+        if desc is not None and not desc.blocked:
+            self.release(desc)
+
     def forget(self, desc: Descriptor) -> None:
         """Drop an adopted descriptor without closing its fd (WSACleanup)."""
+        cgate.close_gate(desc.fd)
         with self.lock:
             if self.by_fd.pop(desc.fd, None) is desc:
                 self._leave_registration(desc)

@@ -52,6 +52,7 @@ class SendQueue:
             self._start()
             fd = sock.fileno()
             self.by_fd[fd] = Pending(sock, bytearray(remainder), state)
+            state.tail = True
             self.epoll.register(fd, select.EPOLLOUT | select.EPOLLONESHOT)
 
     def wait(self, desc) -> None:
@@ -139,6 +140,7 @@ class SendQueue:
     def _forget(self, fd: int, pending: Pending) -> None:
         """Drop the entry (lock held), then carry out the deferred shutdown/close."""
         self.by_fd.pop(fd, None)
+        pending.state.tail = False
         try:
             self.epoll.unregister(fd)
         except (OSError, ValueError):
