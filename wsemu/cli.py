@@ -104,7 +104,8 @@ def _config(args: argparse.Namespace) -> int:
     c_face_paths()
     flags = []
     if args.cflags:
-        flags.append(f"-I{INCLUDE_DIR}")
+        # WCHAR is 16-bit: L"" literals must be UTF-16 as on Windows.
+        flags.append(f"-I{INCLUDE_DIR} -fshort-wchar")
     if args.libs:
         flags.append(f"-L{LIB_DIR} -lwsemu -Wl,-rpath,{LIB_DIR}")
     print(" ".join(flags))

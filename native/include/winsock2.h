@@ -37,6 +37,15 @@ typedef WSAPROTOCOL_INFOW *LPWSAPROTOCOL_INFOW;
 typedef WSANETWORKEVENTS *LPWSANETWORKEVENTS;
 typedef WSABUF *LPWSABUF;
 typedef WSAOVERLAPPED *LPWSAOVERLAPPED;
+typedef WSAPROTOCOL_INFOA *LPWSAPROTOCOL_INFOA;
+typedef QOS *LPQOS;
+typedef GROUP *LPGROUP;
+#ifdef UNICODE
+typedef WSAPROTOCOL_INFOW WSAPROTOCOL_INFO;
+#else
+typedef WSAPROTOCOL_INFOA WSAPROTOCOL_INFO;
+#endif
+typedef WSAPROTOCOL_INFO *LPWSAPROTOCOL_INFO;
 
 #define INVALID_SOCKET ((SOCKET)(~0))
 #define SOCKET_ERROR (-1)
@@ -99,6 +108,48 @@ static inline WS_u_long wsemu_ntohl(WS_u_long v) { return __builtin_bswap32(v); 
 #define setsockopt wsemu_setsockopt
 #define getsockopt wsemu_getsockopt
 #define ioctlsocket wsemu_ioctlsocket
+#define WSASocketW wsemu_WSASocketW
+#define WSASocketA wsemu_WSASocketA
+#define WSAAccept wsemu_WSAAccept
+#define WSAConnect wsemu_WSAConnect
+#define WSAIoctl wsemu_WSAIoctl
+#define WSADuplicateSocketW wsemu_WSADuplicateSocketW
+#define WSADuplicateSocketA wsemu_WSADuplicateSocketA
+#define WSACreateEvent wsemu_WSACreateEvent
+#define WSASetEvent wsemu_WSASetEvent
+#define WSAResetEvent wsemu_WSAResetEvent
+#define WSACloseEvent wsemu_WSACloseEvent
+#define WSAEventSelect wsemu_WSAEventSelect
+#define WSAEnumNetworkEvents wsemu_WSAEnumNetworkEvents
+#define WSAAsyncSelect wsemu_WSAAsyncSelect
+#define WSAEnumProtocolsW wsemu_WSAEnumProtocolsW
+#define WSAEnumProtocolsA wsemu_WSAEnumProtocolsA
+#define WSAAddressToStringW wsemu_WSAAddressToStringW
+#define WSAAddressToStringA wsemu_WSAAddressToStringA
+#define WSAStringToAddressW wsemu_WSAStringToAddressW
+#define WSAStringToAddressA wsemu_WSAStringToAddressA
+#define inet_addr wsemu_inet_addr
+#define inet_ntoa wsemu_inet_ntoa
+#define gethostname wsemu_gethostname
+#ifdef UNICODE
+#define WSASocket WSASocketW
+#define WSADuplicateSocket WSADuplicateSocketW
+#define WSAEnumProtocols WSAEnumProtocolsW
+#define WSAAddressToString WSAAddressToStringW
+#define WSAStringToAddress WSAStringToAddressW
+#else
+#define WSASocket WSASocketA
+#define WSADuplicateSocket WSADuplicateSocketA
+#define WSAEnumProtocols WSAEnumProtocolsA
+#define WSAAddressToString WSAAddressToStringA
+#define WSAStringToAddress WSAStringToAddressA
+#endif
+
+/* An event object is the provider's event handle number; NULL is none. */
+#define WSA_INVALID_EVENT ((WSAEVENT)NULL)
+
+/* inet_ntoa's answer lives in a per-thread buffer (done in C: native/src/cface_sockets.c). */
+char *wsemu_inet_ntoa(struct WS_in_addr in);
 
 int32_t wsemu_WSAGetLastError(void);
 void wsemu_WSASetLastError(int32_t iError);
@@ -136,7 +187,7 @@ int32_t wsemu_select(int32_t nfds, WS_fd_set *readfds, WS_fd_set *writefds, WS_f
                      const struct WS_timeval *timeout);
 DWORD wsemu_WSAWaitForMultipleEvents(DWORD cEvents, const WSAEVENT *lphEvents, BOOL fWaitAll,
                                      DWORD dwTimeout, BOOL fAlertable);
-/* EMBEDDED-BEGIN: implemented in Python (wsemu/cface.py); native/build_cface.py hands this
+/* EMBEDDED-BEGIN: implemented in Python (the package wsemu.cface); native/build_cface.py hands this
  * block to cffi as libwsemu's embedding API. */
 int32_t wsemu_WSAStartup(WORD wVersionRequested, WSADATA *lpWSAData);
 int32_t wsemu_WSACleanup(void);
@@ -152,6 +203,28 @@ int32_t wsemu_getpeername(SOCKET s, struct WS_sockaddr *name, int32_t *namelen);
 int32_t wsemu_setsockopt(SOCKET s, int32_t level, int32_t optname, const char *optval, int32_t optlen);
 int32_t wsemu_getsockopt(SOCKET s, int32_t level, int32_t optname, char *optval, int32_t *optlen);
 int32_t wsemu_ioctlsocket(SOCKET s, int32_t cmd, WS_u_long *argp);
+SOCKET wsemu_WSASocketW(int32_t af, int32_t type, int32_t protocol, WSAPROTOCOL_INFOW *lpProtocolInfo, GROUP g, DWORD dwFlags);
+SOCKET wsemu_WSASocketA(int32_t af, int32_t type, int32_t protocol, WSAPROTOCOL_INFOA *lpProtocolInfo, GROUP g, DWORD dwFlags);
+SOCKET wsemu_WSAAccept(SOCKET s, struct WS_sockaddr *addr, int32_t *addrlen, LPCONDITIONPROC lpfnCondition, DWORD_PTR dwCallbackData);
+int32_t wsemu_WSAConnect(SOCKET s, const struct WS_sockaddr *name, int32_t namelen, WSABUF *lpCallerData, WSABUF *lpCalleeData, QOS *lpSQOS, QOS *lpGQOS);
+int32_t wsemu_WSAIoctl(SOCKET s, DWORD dwIoControlCode, void *lpvInBuffer, DWORD cbInBuffer, void *lpvOutBuffer, DWORD cbOutBuffer, DWORD *lpcbBytesReturned, WSAOVERLAPPED *lpOverlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+int32_t wsemu_WSADuplicateSocketW(SOCKET s, DWORD dwProcessId, WSAPROTOCOL_INFOW *lpProtocolInfo);
+int32_t wsemu_WSADuplicateSocketA(SOCKET s, DWORD dwProcessId, WSAPROTOCOL_INFOA *lpProtocolInfo);
+WSAEVENT wsemu_WSACreateEvent(void);
+int32_t wsemu_WSASetEvent(WSAEVENT hEvent);
+int32_t wsemu_WSAResetEvent(WSAEVENT hEvent);
+int32_t wsemu_WSACloseEvent(WSAEVENT hEvent);
+int32_t wsemu_WSAEventSelect(SOCKET s, WSAEVENT hEventObject, int32_t lNetworkEvents);
+int32_t wsemu_WSAEnumNetworkEvents(SOCKET s, WSAEVENT hEventObject, WSANETWORKEVENTS *lpNetworkEvents);
+int32_t wsemu_WSAAsyncSelect(SOCKET s, HWND hWnd, uint32_t wMsg, int32_t lEvent);
+int32_t wsemu_WSAEnumProtocolsW(int32_t *lpiProtocols, WSAPROTOCOL_INFOW *lpProtocolBuffer, DWORD *lpdwBufferLength);
+int32_t wsemu_WSAEnumProtocolsA(int32_t *lpiProtocols, WSAPROTOCOL_INFOA *lpProtocolBuffer, DWORD *lpdwBufferLength);
+int32_t wsemu_WSAAddressToStringW(struct WS_sockaddr *lpsaAddress, DWORD dwAddressLength, WSAPROTOCOL_INFOW *lpProtocolInfo, WCHAR *lpszAddressString, DWORD *lpdwAddressStringLength);
+int32_t wsemu_WSAAddressToStringA(struct WS_sockaddr *lpsaAddress, DWORD dwAddressLength, WSAPROTOCOL_INFOA *lpProtocolInfo, char *lpszAddressString, DWORD *lpdwAddressStringLength);
+int32_t wsemu_WSAStringToAddressW(WCHAR *AddressString, int32_t AddressFamily, WSAPROTOCOL_INFOW *lpProtocolInfo, struct WS_sockaddr *lpAddress, int32_t *lpAddressLength);
+int32_t wsemu_WSAStringToAddressA(char *AddressString, int32_t AddressFamily, WSAPROTOCOL_INFOA *lpProtocolInfo, struct WS_sockaddr *lpAddress, int32_t *lpAddressLength);
+WS_u_long wsemu_inet_addr(const char *cp);
+int32_t wsemu_gethostname(char *name, int32_t namelen);
 /* EMBEDDED-END */
 
 #endif

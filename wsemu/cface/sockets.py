@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wsemu import abi as W
 from wsemu import ws2
-from wsemu.cface import INVALID_SOCKET, _call, _in, _name_out, ffi
+from wsemu.cface import INVALID_SOCKET, _call, _in, _name_out, ffi, protocol_info
 from wsemu.errors import WSAError
 
 _ffi = ffi()
@@ -118,4 +118,96 @@ def ioctlsocket(s: int, cmd: int, argp) -> int:
     answer = ws2.ioctlsocket(s, cmd & 0xFFFFFFFF, argp[0])
     if cmd & 0xFFFFFFFF in (W.FIONREAD, W.SIOCATMARK):     # (FIONBIO leaves *argp as it was)
         argp[0] = answer & 0xFFFFFFFF
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# WSA creation, connection, control and duplication
+# ---------------------------------------------------------------------------------------
+@_call(failure=INVALID_SOCKET)
+def WSASocketW(af: int, type_: int, protocol: int, info, g: int, flags: int) -> int:
+    return ws2.WSASocketW(af, type_, protocol, protocol_info.w_in(info), g, flags)
+
+
+@_call(failure=INVALID_SOCKET)
+def WSASocketA(af: int, type_: int, protocol: int, info, g: int, flags: int) -> int:
+    return ws2.WSASocketW(af, type_, protocol, protocol_info.a_in(info), g, flags)
+
+
+@_call(failure=INVALID_SOCKET)
+def WSAAccept(s: int, addr, addrlen, condition, data: int) -> int:
+    if addr != _ffi.NULL and addrlen == _ffi.NULL:
+        raise WSAError(W.WSAEFAULT)
+    verdict = None if condition == _ffi.NULL else _condition(condition)
+    new, address = ws2.WSAAccept(s, None if addr == _ffi.NULL else addrlen[0], verdict, data)
+    if addr != _ffi.NULL:
+        _name_out(addr, addrlen, _family(new), address)
+    return new
+
+
+def _condition(proc):
+    """ws2's condition function over the C LPCONDITIONPROC: the ids and data as WSABUFs
+    (NULL where ws2 has none), the group as a GROUP the callback may write."""
+    def ask(caller_id, caller_data, sqos, gqos, callee_id, callee_data, g, data) -> int:
+        keep = []                                     # the buffers live until the call returns
+        def wsabuf(raw):
+            if raw is None:
+                return _ffi.NULL
+            text = _ffi.new("char[]", bytes(raw) or b"\0")
+            buf = _ffi.new("WSABUF *", {"len": len(raw), "buf": text})
+            keep.extend((text, buf))
+            return buf
+        group = _ffi.new("GROUP *", g)
+        return proc(wsabuf(caller_id), wsabuf(caller_data), _ffi.NULL, _ffi.NULL,
+                    wsabuf(callee_id), wsabuf(callee_data), group, data)
+    return ask
+
+
+@_call()
+def WSAConnect(s: int, name, namelen: int, caller_data, callee_data, sqos, gqos) -> int:
+    ws2.WSAConnect(s, _in(name, namelen), namelen, _wsabuf_in(caller_data), _wsabuf_in(callee_data),
+                   _struct_in(sqos, "QOS"), _struct_in(gqos, "QOS"))
+    return 0
+
+
+def _wsabuf_in(buf) -> bytes | None:
+    return None if buf == _ffi.NULL else _in(buf.buf, buf.len)
+
+
+def _struct_in(pointer, ctype: str) -> bytes | None:
+    return None if pointer == _ffi.NULL else bytes(_ffi.buffer(pointer, _ffi.sizeof(ctype)))
+
+
+@_call()
+def WSAIoctl(s: int, code: int, inbuf, cb_in: int, outbuf, cb_out: int, returned, overlapped,
+             completion) -> int:
+    if returned == _ffi.NULL and overlapped == _ffi.NULL:
+        raise WSAError(W.WSAEFAULT)               # (item 176: checked before the code)
+    pending = (None if overlapped == _ffi.NULL else int(_ffi.cast("uintptr_t", overlapped)),
+               None if completion == _ffi.NULL else completion)
+    try:
+        out = ws2.WSAIoctl(s, code, None if inbuf == _ffi.NULL else _in(inbuf, cb_in), cb_out, *pending)
+    except WSAError as err:
+        if returned != _ffi.NULL and getattr(err, "bytes_returned", None) is not None:
+            returned[0] = err.bytes_returned
+        raise
+    if out and (outbuf == _ffi.NULL or len(out) > cb_out):
+        raise WSAError(W.WSAEFAULT)
+    if out:
+        _ffi.memmove(outbuf, out, len(out))
+    if returned != _ffi.NULL:
+        returned[0] = len(out)
+    return 0
+
+
+@_call()
+def WSADuplicateSocketW(s: int, pid: int, info) -> int:
+    # The socket and the process are checked before the buffer (items 21, 24).
+    protocol_info.write(info, ws2.WSADuplicateSocketW(s, pid), ansi=False)
+    return 0
+
+
+@_call()
+def WSADuplicateSocketA(s: int, pid: int, info) -> int:
+    protocol_info.write(info, ws2.WSADuplicateSocketW(s, pid), ansi=True)
     return 0
