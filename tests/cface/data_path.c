@@ -69,7 +69,7 @@ int main(void)
     for (int i = 0; i < 1000; i++)
         ok &= send(c, "ab", 2, 0) == 2 && recv(s, buf, 2, 0) == 2 && send(s, "c", 1, 0) == 1
               && recv(c, buf, 1, 0) == 1;
-    printf("steady_ok=%d slow_calls=%lld\n", ok, (long long)(wsemu_cface_slow_calls() - before));
+    printf("steady_ok=%d steady_slow_calls=%lld\n", ok, (long long)(wsemu_cface_slow_calls() - before));
 
     /* bad input: Windows errors from the Python half */
     r = send(c, NULL, 4, 0);
@@ -247,6 +247,44 @@ int main(void)
     closesocket(s);
     closesocket(l);
     closesocket(never);
+
+    /* WSAWaitForMultipleEvents, and FD_READ re-enabled by a recv in C (item 126) */
+    WSAEVENT ev = WSACreateEvent();
+    DWORD w = WSAWaitForMultipleEvents(1, &ev, FALSE, 10, FALSE);
+    printf("wait_timeout=%lu\n", (unsigned long)w);
+    WSAEVENT bogus = (WSAEVENT)(uintptr_t)99999;
+    w = WSAWaitForMultipleEvents(1, &bogus, FALSE, 0, FALSE);
+    printf("wait_bad_handle=%lx,%d\n", (unsigned long)w, WSAGetLastError());
+    w = WSAWaitForMultipleEvents(0, &ev, FALSE, 0, FALSE);
+    printf("wait_no_events=%lx,%d\n", (unsigned long)w, WSAGetLastError());
+    WSASetEvent(ev);
+    w = WSAWaitForMultipleEvents(1, &ev, FALSE, WSA_INFINITE, FALSE);
+    printf("wait_set=%lu\n", (unsigned long)w);
+    WSAResetEvent(ev);
+    pair(&c, &s);
+    WSAEventSelect(s, ev, FD_READ);
+    WSANETWORKEVENTS ne;
+    before = wsemu_cface_slow_calls();
+    ok = 1;
+    int reenabled = 1;
+    for (int i = 0; i < 300; i++) {
+        ok &= send(c, "ab", 2, 0) == 2;
+        ok &= WSAWaitForMultipleEvents(1, &ev, FALSE, 2000, FALSE) == WSA_WAIT_EVENT_0;
+        ok &= WSAEnumNetworkEvents(s, ev, &ne) == 0 && (ne.lNetworkEvents & FD_READ);
+        ok &= recv(s, buf, 1, 0) == 1;           /* one byte left: FD_READ again at once */
+        reenabled &= WSAWaitForMultipleEvents(1, &ev, FALSE, 2000, FALSE) == WSA_WAIT_EVENT_0;
+        ok &= WSAEnumNetworkEvents(s, ev, &ne) == 0 && (ne.lNetworkEvents & FD_READ);
+        ok &= recv(s, buf, 1, 0) == 1;
+    }
+    printf("event_echo_ok=%d reenabled=%d event_slow_calls=%lld\n", ok, reenabled,
+           (long long)(wsemu_cface_slow_calls() - before));
+    w = WSAWaitForMultipleEvents(1, &ev, FALSE, 20, FALSE);
+    printf("drained_then_timeout=%lu\n", (unsigned long)w);
+    closesocket(c);
+    closesocket(s);
+    WSACloseEvent(ev);
+    w = WSAWaitForMultipleEvents(1, &ev, FALSE, 0, FALSE);
+    printf("wait_closed_event=%lx,%d\n", (unsigned long)w, WSAGetLastError());
     WSACleanup();
     return 0;
 }
