@@ -115,7 +115,6 @@ int main(void)
     address_to_string_w("w_v6_scope_port", &v6, sizeof v6);
     v6 = ipv6("20ab::2001", 0, 4660);
     address_to_string_a("a_v6_scope", &v6, sizeof v6);
-    report("a_short_length", WSAAddressToStringA((struct sockaddr *)&v4, 4, NULL, small, &(DWORD){4}));
 
     /* WSAStringToAddress (items 186, 188) */
     struct sockaddr_in out4;
