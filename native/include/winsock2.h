@@ -56,15 +56,18 @@ typedef WSAPROTOCOL_INFO *LPWSAPROTOCOL_INFO;
 #undef FD_ISSET
 #undef FD_ZERO
 #define FD_ZERO(set) (((WS_fd_set *)(set))->fd_count = 0)
-#define FD_SET(fd, set) do {                                                     \
-        WS_fd_set *wsemu_set_ = (WS_fd_set *)(set);                              \
-        u_int wsemu_i_;                                                           \
-        for (wsemu_i_ = 0; wsemu_i_ < wsemu_set_->fd_count; wsemu_i_++)          \
-            if (wsemu_set_->fd_array[wsemu_i_] == (SOCKET)(fd))                  \
-                break;                                                            \
-        if (wsemu_i_ == wsemu_set_->fd_count && wsemu_set_->fd_count < FD_SETSIZE) \
-            wsemu_set_->fd_array[wsemu_set_->fd_count++] = (SOCKET)(fd);         \
-    } while (0)
+#define FD_SET(fd, set) wsemu_fd_set_add((SOCKET)(fd), (WS_fd_set *)(set))
+/* (a function, not the loop inline in the macro: gcc's -Wmaybe-uninitialized cannot see that
+ * fd_count bounds the reads of a fresh FD_ZERO'd set) */
+static inline void wsemu_fd_set_add(SOCKET fd, WS_fd_set *set)
+{
+    u_int i;
+    for (i = 0; i < set->fd_count; i++)
+        if (set->fd_array[i] == fd)
+            return;
+    if (set->fd_count < FD_SETSIZE)
+        set->fd_array[set->fd_count++] = fd;
+}
 #define FD_CLR(fd, set) do {                                                     \
         WS_fd_set *wsemu_set_ = (WS_fd_set *)(set);                              \
         u_int wsemu_i_;                                                           \

@@ -109,6 +109,8 @@ def _lookup(host: str | None, service: str | None, hints, result) -> tuple[list,
             # Windows answers once per address with the hints' zero type and protocol;
             # glibc once per socket type.
             linux_type = linux_protocol = 0
+        elif not protocol:
+            linux_protocol = 0     # Windows echoes the hints' protocol 0 (glibc fills it in)
         answer = (windows_family, linux_type, linux_protocol,
                   sockaddr.encode(windows_family, sockaddr.from_linux(address)))
         if answer not in answers:

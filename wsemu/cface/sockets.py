@@ -105,9 +105,24 @@ def setsockopt(s: int, level: int, optname: int, optval, optlen: int) -> int:
 def getsockopt(s: int, level: int, optname: int, optval, optlen) -> int:
     if optval == _ffi.NULL or optlen == _ffi.NULL:
         raise WSAError(W.WSAEFAULT)
-    data = ws2._table_for(s).WSPGetSockOpt(s, level, optname, optlen[0])
+    get = ws2._table_for(s).WSPGetSockOpt
+    # The base provider says which length to report (not always the data's length: item 52).
+    provider = getattr(get, "__self__", None)
+    try:
+        result = provider.get_option(s, level, optname, optlen[0]) if hasattr(provider, "get_option") \
+            else get(s, level, optname, optlen[0])
+    except WSAError as err:
+        # The side effects a C caller sees even on WSAEFAULT: what was written, the size
+        # needed (item 52).
+        written, needed = getattr(err, "written", None), getattr(err, "optlen", None)
+        if written:
+            _ffi.memmove(optval, written, len(written))
+        if needed is not None:
+            optlen[0] = needed
+        raise
+    data, length = (result.data, result.optlen) if hasattr(result, "optlen") else (result, len(result))
     _ffi.memmove(optval, data, len(data))
-    optlen[0] = len(data)
+    optlen[0] = length
     return 0
 
 
