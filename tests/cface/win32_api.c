@@ -105,7 +105,7 @@ static void process_and_time(void)
     DWORD before = GetTickCount();
     Sleep(60);
     DWORD slept = GetTickCount() - before;
-    printf("Sleep(60) took 50..1000 ms: %d\n", slept >= 50 && slept < 1000);
+    printf("Sleep(60) took >= 45 ms (tick granularity): %d\n", slept >= 45);
     Sleep(0);
     printf("GetModuleHandleW(NULL) nonzero %d\n", GetModuleHandleW(NULL) != NULL);
     SHOW("GetModuleHandleW(nosuch)", GetModuleHandleW(L"nosuch.dll"));
