@@ -22,7 +22,6 @@ from wsemu import msgqueue
 from wsemu.errors import WSAError
 
 HERE = pathlib.Path(__file__).parent / "cface"
-ROOT = HERE.parent.parent
 WSEMU = [sys.executable, "-m", "wsemu.cli"]
 WINE = "/usr/lib/wine/wine64"
 MINGW = "x86_64-w64-mingw32-gcc"

@@ -87,9 +87,9 @@ typedef const char *PCSTR;
 typedef void *PVOID;
 
 /* Wide strings are 16-bit here as on Windows: L"..." literals need -fshort-wchar (gcc's
- * wchar_t is 32-bit otherwise); u"..." works either way. */
+ * wchar_t is 32-bit otherwise); u"..." is 16-bit either way, so TEXT() makes those. */
 #if defined(UNICODE) || defined(_UNICODE)
-#define TEXT(s) L##s
+#define TEXT(s) u##s
 #else
 #define TEXT(s) s
 #endif

@@ -17,7 +17,7 @@
 /* The value of a Python expression over wsemu.ws2, as a C integer. */
 static inline long long pending_eval(const char *expression)
 {
-    void *py = RTLD_DEFAULT;
+    void *py = dlopen(NULL, RTLD_LAZY);            /* the program and its libraries */
     int (*ensure)(void) = (int (*)(void))dlsym(py, "PyGILState_Ensure");
     void (*release)(int) = (void (*)(int))dlsym(py, "PyGILState_Release");
     void *(*add_module)(const char *) = (void *(*)(const char *))dlsym(py, "PyImport_AddModule");
