@@ -48,6 +48,9 @@ typedef WSAPROTOCOL_INFOA WSAPROTOCOL_INFO;
 typedef WSAPROTOCOL_INFO *LPWSAPROTOCOL_INFO;
 
 #define INVALID_SOCKET ((SOCKET)(~0))
+#define WSAGETSELECTEVENT(lParam) LOWORD(lParam)
+#define WSAGETSELECTERROR(lParam) HIWORD(lParam)
+#define WSAMAKESELECTREPLY(event, error) ((LONG)MAKELONG(event, error))
 #define SOCKET_ERROR (-1)
 
 /* ---- Windows fd_set: a counted array, not a bitmap ---- */

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wsemu import abi as W
 from wsemu import ws2
+from wsemu.spi import sharing
 from wsemu.cface import INVALID_SOCKET, _call, _in, _name_out, ffi, protocol_info
 from wsemu.errors import WSAError
 
@@ -217,12 +218,22 @@ def WSAIoctl(s: int, code: int, inbuf, cb_in: int, outbuf, cb_out: int, returned
 
 @_call()
 def WSADuplicateSocketW(s: int, pid: int, info) -> int:
-    # The socket and the process are checked before the buffer (items 21, 24).
-    protocol_info.write(info, ws2.WSADuplicateSocketW(s, pid), ansi=False)
+    protocol_info.write(info, _duplicate(s, pid, info), ansi=False)
     return 0
 
 
 @_call()
 def WSADuplicateSocketA(s: int, pid: int, info) -> int:
-    protocol_info.write(info, ws2.WSADuplicateSocketW(s, pid), ansi=True)
+    protocol_info.write(info, _duplicate(s, pid, info), ansi=True)
     return 0
+
+
+def _duplicate(s: int, pid: int, info):
+    """The socket and the process are checked before the buffer (items 21, 24); a NULL
+    buffer then fails with nothing deposited (a deposit nobody can claim would hold the socket
+    open)."""
+    if info == _ffi.NULL:
+        ws2._table_for(s)                 # WSAENOTSOCK
+        sharing.check_target(pid)         # WSAEINVAL
+        raise WSAError(W.WSAEFAULT)
+    return ws2.WSADuplicateSocketW(s, pid)

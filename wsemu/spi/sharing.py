@@ -77,6 +77,13 @@ local_deposits = LocalDeposits()
 os.register_at_fork(after_in_child=local_deposits.after_fork_in_child)
 
 
+def check_target(pid: int) -> None:
+    """What WSPDuplicateSocket checks of the target before anything else (this process is
+    always a valid one)."""
+    if pid != os.getpid():
+        _check_target(pid)
+
+
 def _check_target(pid: int) -> None:
     """WSAEINVAL for pid 0, ~0, or a process that does not exist or is not ours to reach."""
     if not 0 < pid <= 0x3FFFFFFF:      # Linux pids stay below 2**30; 0 and ~0 are never one
