@@ -90,3 +90,13 @@ def pair(ws):
             ws2.closesocket(s)
         except WSAError:
             pass
+
+
+@pytest.fixture(scope="module")
+def cc() -> str:
+    """A C compiler for the C face's tests (skipped without one)."""
+    import shutil
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    return compiler

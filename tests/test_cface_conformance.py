@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 
@@ -60,14 +59,6 @@ def build(cc: str, source: pathlib.Path, exe: pathlib.Path) -> None:
     if missing:
         pytest.skip(f"libwsemu lacks (or its headers do not map) {', '.join(missing)}")
     pytest.fail(f"{source.name} does not build:\n{run.stderr}")
-
-
-@pytest.fixture(scope="module")
-def cc():
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    return compiler
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])

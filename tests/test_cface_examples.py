@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.test_cface_conformance import build, cc  # noqa: F401  (cc is a fixture)
+from tests.test_cface_conformance import build
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "native" / "examples"
 
