@@ -162,6 +162,24 @@ int main(void)
     CHECK_FAILS(p.lpWSPJoinLeaf(client, (struct sockaddr *)&addr, sizeof addr, NULL, NULL, NULL, NULL, 0, &err),
                 INVALID_SOCKET, WSAEOPNOTSUPP);
     CHECK_FAILS(p.lpWSPCancelBlockingCall(&err), SOCKET_ERROR, WSAEINVAL);
+    CHECK_FAILS(p.lpWSPSocket(AF_INET, SOCK_STREAM, 0, NULL, 0, 0, &err), INVALID_SOCKET, WSAEFAULT);
+    CHECK_FAILS(p.lpWSPDuplicateSocket(client, getpid(), NULL, &err), SOCKET_ERROR, WSAEFAULT);
+    CHECK_FAILS(p.lpWSPEnumNetworkEvents(server, NULL, NULL, &err), SOCKET_ERROR, WSAEFAULT);
+    CHECK_FAILS(p.lpWSPIoctl(server, 0x12345678, NULL, 0, NULL, 0, &returned, NULL, NULL, NULL, &err),
+                SOCKET_ERROR, WSAEOPNOTSUPP);
+    CHECK_FAILS(p.lpWSPGetSockOpt(server, SOL_SOCKET, SO_TYPE, (char *)&type, NULL, &err), SOCKET_ERROR, WSAEFAULT);
+    CHECK_FAILS(p.lpWSPAccept(client, NULL, NULL, NULL, 0, &err), INVALID_SOCKET, WSAEINVAL);
+    CHECK_FAILS(p.lpWSPConnect(client, (struct sockaddr *)&addr, 3, NULL, NULL, NULL, NULL, &err), SOCKET_ERROR,
+                WSAEFAULT);
+    CHECK_FAILS(p.lpWSPRecv(server, in, 0, &got, &flags, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEINVAL);
+    WCHAR junk[] = {'n', 'o', 't', ' ', 'a', 'n', ' ', 'a', 'd', 'd', 'r', 'e', 's', 's', 0};
+    len = sizeof back;
+    CHECK_FAILS(p.lpWSPStringToAddress(junk, AF_INET, &info, (struct sockaddr *)&back, &len, &err), SOCKET_ERROR,
+                WSAEINVAL);
+    fd_set bogus;
+    FD_ZERO(&bogus);
+    FD_SET((SOCKET)0x7ffffff0, &bogus);
+    CHECK_FAILS(p.lpWSPSelect(0, &bogus, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAENOTSOCK);
     CHECK(WSAGetLastError() == 12345);
 
     /* ---- teardown ---- */

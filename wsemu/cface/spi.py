@@ -9,17 +9,17 @@ as given: the provider answers WSAEOPNOTSUPP until overlapped I/O exists.
 from __future__ import annotations
 
 from wsemu import abi as W
-from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, _name_out, lib
+from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, _name_out, ffi, lib
 from wsemu.cface.spi_boundary import (NULL, buffers_in, bytes_in, code_call, handle_in,
                                       info_in, info_out, name_in, optional, required, spi_call,
                                       wide_in, wide_out)
-from wsemu.cface.spi_boundary import _ffi
 from wsemu.cface.wpu import CUpcallTable
 from wsemu.errors import WSAError
 from wsemu.spi import base as _base
 from wsemu.spi.table import PROC_NAMES, WSPPROC_TABLE
 from wsemu.spi.wselect import FdSet
 
+_ffi = ffi()
 FALSE = 0
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import threading
 
 from wsemu import abi as W
-from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR
+from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, ffi
 from wsemu.cface.spi_boundary import (NULL, guid_in, handle_in, handle_out, required, spi_call,
                                       wide_out)
-from wsemu.cface.spi_boundary import _ffi
 from wsemu.errors import WSAError
 from wsemu.events.objects import events
 from wsemu.spi.upcalls import HANDLES, upcalls
 
+_ffi = ffi()
 FALSE = 0
 
 
