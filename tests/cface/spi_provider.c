@@ -19,7 +19,20 @@ static SOCKET WSPAPI counting_modify(DWORD id, SOCKET handle, LPINT lpErrno)
     return WPUModifyIFSHandle(id, handle, lpErrno);
 }
 
-static WSAPROTOCOL_INFOW tcp_entry(void)
+static int condition_calls;
+
+static int CALLBACK accept_loopback(LPWSABUF caller, LPWSABUF caller_data, QOS *sqos, QOS *gqos,
+                                    LPWSABUF callee, LPWSABUF callee_data, GROUP *g, DWORD_PTR context)
+{
+    struct sockaddr_in *from = (struct sockaddr_in *)caller->buf;
+    condition_calls++;
+    if (caller->len != sizeof *from || from->sin_addr.s_addr != htonl(INADDR_LOOPBACK) || callee->len != sizeof *from
+            || caller_data != NULL || context != 77)
+        return CF_REJECT;
+    return CF_ACCEPT;
+}
+
+static WSAPROTOCOL_INFOW base_entry(int type)
 {
     WSAPROTOCOL_INFOW infos[64], found = {0};
     DWORD length = 0;
@@ -27,7 +40,7 @@ static WSAPROTOCOL_INFOW tcp_entry(void)
     CHECK(length % sizeof(WSAPROTOCOL_INFOW) == 0 && length <= sizeof infos);
     int n = WSCEnumProtocols(NULL, infos, &length, &err);
     for (int i = 0; i < n; i++)
-        if (infos[i].iAddressFamily == AF_INET && infos[i].iSocketType == SOCK_STREAM
+        if (infos[i].iAddressFamily == AF_INET && infos[i].iSocketType == type
                 && infos[i].ProtocolChain.ChainLen == BASE_PROTOCOL)
             found = infos[i];
     CHECK(found.dwCatalogEntryId != 0);
@@ -46,7 +59,7 @@ static int readable(SOCKET s)
 
 int main(void)
 {
-    WSAPROTOCOL_INFOW info = tcp_entry();
+    WSAPROTOCOL_INFOW info = base_entry(SOCK_STREAM), udp = base_entry(SOCK_DGRAM);
     WSPDATA data;
     WSPUPCALLTABLE upcalls = wsemu_upcall_table();
     upcalls.lpWPUModifyIFSHandle = counting_modify;
@@ -86,7 +99,7 @@ int main(void)
     len = sizeof peer;
     CHECK(p.lpWSPGetPeerName(client, (struct sockaddr *)&peer, &len, &err) == 0);
     CHECK(peer.sin_port == addr.sin_port);
-    CHECK(registered == 3);
+    CHECK(registered == 3);     /* listener, client, accepted */
 
     /* ---- gather-send, scatter-receive ---- */
     char hello[] = "hello, ", world[] = "world";
@@ -122,6 +135,35 @@ int main(void)
     CHECK(p.lpWSPRecvFrom(server, in, 1, &got, &flags, NULL, NULL, NULL, NULL, NULL, &err) == 0 && got == 3);
     CHECK(p.lpWSPEventSelect(server, NULL, 0, &err) == 0);
     CHECK(WPUCloseEvent(event, &err) == TRUE);
+
+    /* ---- a condition function sees the caller's address ---- */
+    SOCKET second = p.lpWSPSocket(AF_INET, SOCK_STREAM, IPPROTO_TCP, &info, 0, 0, &err);
+    CHECK(p.lpWSPConnect(second, (struct sockaddr *)&addr, sizeof addr, NULL, NULL, NULL, NULL, &err) == 0);
+    SOCKET accepted = p.lpWSPAccept(listener, NULL, NULL, accept_loopback, 77, &err);
+    CHECK(accepted != INVALID_SOCKET && condition_calls == 1);
+    CHECK(p.lpWSPCloseSocket(accepted, &err) == 0 && p.lpWSPCloseSocket(second, &err) == 0);
+
+    /* ---- datagrams: sendto and recvfrom with the sender's address ---- */
+    SOCKET dgram = p.lpWSPSocket(AF_INET, SOCK_DGRAM, IPPROTO_UDP, &udp, 0, 0, &err);
+    CHECK(dgram != INVALID_SOCKET);
+    struct sockaddr_in here = {0};
+    here.sin_family = AF_INET;
+    here.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(p.lpWSPBind(dgram, (struct sockaddr *)&here, sizeof here, &err) == 0);
+    len = sizeof here;
+    CHECK(p.lpWSPGetSockName(dgram, (struct sockaddr *)&here, &len, &err) == 0);
+    WSABUF ping = {4, "ping"};
+    CHECK(p.lpWSPSendTo(dgram, &ping, 1, &sent, 0, (struct sockaddr *)&here, sizeof here, NULL, NULL, NULL, &err) == 0);
+    CHECK(sent == 4 && readable(dgram));
+    struct sockaddr_in from;
+    int fromlen = sizeof from;
+    char pong[8];
+    WSABUF reply = {sizeof pong, pong};
+    flags = 0;
+    CHECK(p.lpWSPRecvFrom(dgram, &reply, 1, &got, &flags, (struct sockaddr *)&from, &fromlen, NULL, NULL, NULL,
+                          &err) == 0);
+    CHECK(got == 4 && memcmp(pong, "ping", 4) == 0 && fromlen == sizeof from && from.sin_port == here.sin_port);
+    CHECK(p.lpWSPCloseSocket(dgram, &err) == 0);
 
     /* ---- options ---- */
     int type = 0, optlen = sizeof type, size = 65536;
@@ -180,6 +222,10 @@ int main(void)
     FD_ZERO(&bogus);
     FD_SET((SOCKET)0x7ffffff0, &bogus);
     CHECK_FAILS(p.lpWSPSelect(0, &bogus, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAENOTSOCK);
+    DWORD transferred, ovflags;
+    CHECK_FAILS(p.lpWSPGetOverlappedResult(client, &ov, &transferred, FALSE, &ovflags, &err), FALSE, WSAEOPNOTSUPP);
+    CHECK_FAILS(p.lpWSPGetQOSByName(client, NULL, NULL, &err), FALSE, WSAEOPNOTSUPP);
+    CHECK_FAILS(p.lpWSPAsyncSelect(server, (HWND)(intptr_t)0x7fff0000, 0x400, FD_READ, &err), SOCKET_ERROR, WSAEINVAL);
     CHECK(WSAGetLastError() == 12345);
 
     /* ---- teardown ---- */
@@ -190,6 +236,15 @@ int main(void)
     for (int i = 0; i < 4; i++)
         CHECK(p.lpWSPCloseSocket(all[i], &err) == 0);
     CHECK_FAILS(p.lpWSPCloseSocket(client, &err), SOCKET_ERROR, WSAENOTSOCK);
+
+    /* ---- ws2's own calls reach the same provider, which upcalls through our table (last:
+     * the final WSACleanup closes every socket registered through libwsemu's upcalls) ---- */
+    WSADATA wsa;
+    int before = registered;
+    CHECK(WSAStartup(MAKEWORD(2, 2), &wsa) == 0);
+    SOCKET api = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(api != INVALID_SOCKET && registered == before + 1);
+    CHECK(closesocket(api) == 0 && WSACleanup() == 0);
     CHECK(p.lpWSPCleanup(&err) == 0);
     printf("%s: %d failures\n", __FILE__, failures);
     return failures != 0;

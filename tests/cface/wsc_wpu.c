@@ -128,6 +128,7 @@ static void upcalls(void)
     CHECK(WPUFDIsSet(handle, &set) == 1 && WPUFDIsSet(handle + 4, &set) == 0 && WPUFDIsSet(handle, NULL) == 0);
     WSATHREADID thread = {0};
     CHECK(WPUOpenCurrentThread(&thread, &err) == 0 && thread.ThreadHandle != NULL);
+    CHECK_FAILS(WPUQueueApc(&thread, NULL, 0, &err), SOCKET_ERROR, WSAEOPNOTSUPP);   /* no APCs yet */
     CHECK(WPUCloseThread(&thread, &err) == 0);
     LPBLOCKINGCALLBACK callback = (LPBLOCKINGCALLBACK)1;
     DWORD_PTR callback_context = 1;
