@@ -194,6 +194,7 @@ int main(void)
     CHECK_FAILS(p.lpWSPSend((SOCKET)0x7ffffff0, out, 1, &sent, 0, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAENOTSOCK);
     CHECK_FAILS(p.lpWSPSend(client, NULL, 1, &sent, 0, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEFAULT);
     CHECK_FAILS(p.lpWSPRecv(server, in, 1, &got, NULL, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEFAULT);
+    CHECK_FAILS(p.lpWSPSend(client, out, 1, NULL, 0, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEFAULT);
     len = 4;
     CHECK_FAILS(p.lpWSPGetSockName(client, (struct sockaddr *)&peer, &len, &err), SOCKET_ERROR, WSAEFAULT);
     CHECK_FAILS(p.lpWSPSocket(999, SOCK_STREAM, 0, &info, 0, 0, &err), INVALID_SOCKET, WSAEAFNOSUPPORT);
@@ -246,6 +247,7 @@ int main(void)
     CHECK(api != INVALID_SOCKET && registered == before + 1);
     CHECK(closesocket(api) == 0 && WSACleanup() == 0);
     CHECK(p.lpWSPCleanup(&err) == 0);
+    CHECK_FAILS(p.lpWSPSocket(AF_INET, SOCK_STREAM, 0, &info, 0, 0, &err), INVALID_SOCKET, WSANOTINITIALISED);
     printf("%s: %d failures\n", __FILE__, failures);
     return failures != 0;
 }

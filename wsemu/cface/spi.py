@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from wsemu import abi as W
 from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, _name_out, ffi, lib
-from wsemu.cface.spi_boundary import (NULL, buffers_in, bytes_in, code_call, handle_in,
+from wsemu.cface.spi_boundary import (FALSE, NULL, buffers_in, bytes_in, code_call, handle_in,
                                       info_in, info_out, name_in, optional, required, spi_call,
                                       wide_in, wide_out)
 from wsemu.cface.wpu import CUpcallTable
@@ -20,7 +20,6 @@ from wsemu.spi.table import PROC_NAMES, WSPPROC_TABLE
 from wsemu.spi.wselect import FdSet
 
 _ffi = ffi()
-FALSE = 0
 
 
 class _Started:
@@ -67,10 +66,6 @@ def _family(s: int) -> int:
 
 def _address_out(s: int, name, namelen, address: tuple) -> None:
     _name_out(name, namelen, _family(s), address)
-
-
-def _count_out(pointer, value: int) -> None:
-    required(pointer)[0] = value
 
 
 def _condition(lpfnCondition):
@@ -139,6 +134,8 @@ def WSPCancelBlockingCall(lpErrno):
 @spi_call("wsemu_spi_WSPCleanup", SOCKET_ERROR)
 def WSPCleanup(lpErrno):
     _table().WSPCleanup()
+    if _base.provider().startups == 0:
+        _Started.table = None        # the last cleanup: the entries say WSANOTINITIALISED now
     return 0
 
 
@@ -261,11 +258,11 @@ def WSPListen(s, backlog, lpErrno):
 def WSPRecv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpOverlapped, lpCompletionRoutine,
             lpThreadId, lpErrno):
     required(lpFlags)
+    required(lpNumberOfBytesRecvd)
     received, flags = _table().WSPRecv(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, lpFlags[0],
                                        optional(lpOverlapped), optional(lpCompletionRoutine),
                                        optional(lpThreadId))
-    _count_out(lpNumberOfBytesRecvd, received)
-    lpFlags[0] = flags
+    lpNumberOfBytesRecvd[0], lpFlags[0] = received, flags
     return 0
 
 
@@ -279,14 +276,14 @@ def WSPRecvDisconnect(s, lpInboundDisconnectData, lpErrno):
 def WSPRecvFrom(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, lpOverlapped,
                 lpCompletionRoutine, lpThreadId, lpErrno):
     required(lpFlags)
+    required(lpNumberOfBytesRecvd)
     if lpFrom != NULL:
         required(lpFromlen)
     received, flags, address = _table().WSPRecvFrom(
         s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, lpFlags[0],
         lpFromlen[0] if lpFrom != NULL else None, optional(lpOverlapped), optional(lpCompletionRoutine),
         optional(lpThreadId))
-    _count_out(lpNumberOfBytesRecvd, received)
-    lpFlags[0] = flags
+    lpNumberOfBytesRecvd[0], lpFlags[0] = received, flags
     if lpFrom != NULL and address is not None:
         _address_out(s, lpFrom, lpFromlen, address)
     return 0
@@ -318,9 +315,10 @@ def WSPSelect(nfds, readfds, writefds, exceptfds, timeout, lpErrno):
 @spi_call("wsemu_spi_WSPSend", SOCKET_ERROR)
 def WSPSend(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpOverlapped, lpCompletionRoutine,
             lpThreadId, lpErrno):
+    required(lpNumberOfBytesSent)
     sent = _table().WSPSend(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, dwFlags,
                             optional(lpOverlapped), optional(lpCompletionRoutine), optional(lpThreadId))
-    _count_out(lpNumberOfBytesSent, sent)
+    lpNumberOfBytesSent[0] = sent
     return 0
 
 
@@ -333,11 +331,12 @@ def WSPSendDisconnect(s, lpOutboundDisconnectData, lpErrno):
 @spi_call("wsemu_spi_WSPSendTo", SOCKET_ERROR)
 def WSPSendTo(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
               lpCompletionRoutine, lpThreadId, lpErrno):
+    required(lpNumberOfBytesSent)
     raw = name_in(lpTo, iTolen)
     sent = _table().WSPSendTo(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, dwFlags, raw,
                               None if raw is None else len(raw), optional(lpOverlapped),
                               optional(lpCompletionRoutine), optional(lpThreadId))
-    _count_out(lpNumberOfBytesSent, sent)
+    lpNumberOfBytesSent[0] = sent
     return 0
 
 

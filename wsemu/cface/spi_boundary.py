@@ -22,6 +22,7 @@ from wsemu.errors import WSAError
 
 _ffi = ffi()
 NULL = _ffi.NULL
+FALSE = 0                          # a BOOL's failure value
 INFO_SIZE = _ffi.sizeof("WSAPROTOCOL_INFOW")
 SOCKADDR_MAX = _ffi.sizeof("struct WS_sockaddr_storage")
 SMALL_MAX = 4096                   # most read of an option or ioctl input (all are a few bytes)

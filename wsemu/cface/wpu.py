@@ -14,14 +14,13 @@ import threading
 
 from wsemu import abi as W
 from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, ffi
-from wsemu.cface.spi_boundary import (NULL, guid_in, handle_in, handle_out, required, spi_call,
+from wsemu.cface.spi_boundary import (FALSE, NULL, guid_in, handle_in, handle_out, required, spi_call,
                                       wide_out)
 from wsemu.errors import WSAError
 from wsemu.events.objects import events
 from wsemu.spi.upcalls import HANDLES, upcalls
 
 _ffi = ffi()
-FALSE = 0
 
 
 # ---------------------------------------------------------------------------------------
