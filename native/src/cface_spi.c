@@ -1,0 +1,39 @@
+/* libwsemu's SPI face (<ws2spi.h>): the parts that are C because of how C passes them.
+ * WSPStartup receives its upcall table by value (a 120-byte struct: on Windows x64 a pointer
+ * to the caller's copy, here the SysV stack copy); the embedded Python takes its address and
+ * keeps its own copy. Everything else of the SPI is in wsemu/cface/spi.py, wpu.py, wsc.py. */
+#include "ws2spi.h"
+
+int32_t wsemu_WSPStartup(WORD wVersionRequested, WSPDATA *lpWSPData, WSAPROTOCOL_INFOW *lpProtocolInfo,
+                         WSPUPCALLTABLE UpcallTable, WSPPROC_TABLE *lpProcTable)
+{
+    return wsemu_spi_startup(wVersionRequested, lpWSPData, lpProtocolInfo, &UpcallTable, lpProcTable);
+}
+
+/* The upcalls ws2_32 would give a provider: libwsemu's own WPU functions. */
+WSPUPCALLTABLE wsemu_upcall_table(void)
+{
+    return (WSPUPCALLTABLE){
+        .lpWPUCloseEvent = wsemu_WPUCloseEvent,
+        .lpWPUCloseSocketHandle = wsemu_WPUCloseSocketHandle,
+        .lpWPUCreateEvent = wsemu_WPUCreateEvent,
+        .lpWPUCreateSocketHandle = wsemu_WPUCreateSocketHandle,
+        .lpWPUFDIsSet = wsemu_WPUFDIsSet,
+        .lpWPUGetProviderPath = wsemu_WPUGetProviderPath,
+        .lpWPUModifyIFSHandle = wsemu_WPUModifyIFSHandle,
+        .lpWPUPostMessage = wsemu_WPUPostMessage,
+        .lpWPUQueryBlockingCallback = wsemu_WPUQueryBlockingCallback,
+        .lpWPUQuerySocketHandleContext = wsemu_WPUQuerySocketHandleContext,
+        .lpWPUQueueApc = wsemu_WPUQueueApc,
+        .lpWPUResetEvent = wsemu_WPUResetEvent,
+        .lpWPUSetEvent = wsemu_WPUSetEvent,
+        .lpWPUOpenCurrentThread = wsemu_WPUOpenCurrentThread,
+        .lpWPUCloseThread = wsemu_WPUCloseThread,
+    };
+}
+
+/* FD_ISSET for providers (no lpErrno: a NULL set holds nothing). */
+int32_t wsemu_WPUFDIsSet(SOCKET s, WS_fd_set *fdset)
+{
+    return fdset != NULL && wsemu___WSAFDIsSet(s, fdset);
+}
