@@ -13,6 +13,15 @@ from wsemu.abi import AF_INET, AF_INET6, FIONBIO, IPPROTO_TCP, IPPROTO_UDP, SOCK
 LOOPBACK = {AF_INET: "127.0.0.1", AF_INET6: "::1"}
 
 
+def c_face_flags(which: str) -> list[str]:
+    """`wsemu config --cflags` or `--libs`, as a C face test builds with them."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "wsemu.cli", "config", which], check=True,
+                         capture_output=True, text=True).stdout
+    return out.split()
+
+
 def open_fds() -> dict[int, str]:
     fds = {}
     for name in os.listdir("/proc/self/fd"):

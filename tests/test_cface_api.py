@@ -6,13 +6,12 @@ getaddrinfo/GetAddrInfoW/getnameinfo. One C program per area prints `label: valu
 each test checks the lines of one behaviour."""
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-WSEMU = [sys.executable, "-m", "wsemu.cli"]
+from tests.helpers import c_face_flags as _flags
+
 
 # Every program starts with the Windows headers and SHOW: a call's value and last error.
 PRELUDE = r"""
@@ -335,17 +334,12 @@ int main(void)
 """
 
 
-def _flags(which: str) -> list[str]:
-    out = subprocess.run(WSEMU + ["config", which], check=True, capture_output=True, text=True).stdout
-    return out.split()
 
 
 @pytest.fixture(scope="module")
-def run_program(tmp_path_factory):
+def run_program(tmp_path_factory, cc):
     """Build a program (-Wall -Werror, L"" literals included) and run it once: its lines."""
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
+    compiler = cc
     cflags, libs = _flags("--cflags"), _flags("--libs")
     done: dict[str, dict[str, str]] = {}
 

@@ -7,23 +7,18 @@ and prints key=value lines; each test here asserts one behaviour."""
 from __future__ import annotations
 
 import pathlib
-import shutil
 import subprocess
-import sys
 
 import pytest
 
+from tests.helpers import c_face_flags as _flags
+
 SOURCE = pathlib.Path(__file__).parent / "cface" / "data_path.c"
-WSEMU = [sys.executable, "-m", "wsemu.cli", "config"]
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory) -> dict[str, str]:
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        pytest.skip("no C compiler")
-    flags = [subprocess.run(WSEMU + [w], check=True, capture_output=True, text=True).stdout.split()
-             for w in ("--cflags", "--libs")]
+def out(tmp_path_factory, cc) -> dict[str, str]:
+    flags = [_flags("--cflags"), _flags("--libs")]
     exe = tmp_path_factory.mktemp("cface") / "data_path"
     subprocess.run([cc, "-Wall", "-Werror", *flags[0], str(SOURCE), *flags[1], "-lpthread", "-o", str(exe)],
                    check=True, capture_output=True, text=True)

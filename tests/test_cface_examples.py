@@ -1,31 +1,17 @@
 """The C examples of native/examples, built with `wsemu config` and run as real processes:
 the cross-process hand-off (WSADuplicateSocketW in a source process, WSASocketW with the
-passed WSAPROTOCOL_INFOW in the target) and an outside select()-based echo server and client.
-A build that needs API libwsemu does not offer yet is skipped, naming what is missing."""
+passed WSAPROTOCOL_INFOW in the target) and an outside select()-based echo server and client."""
 from __future__ import annotations
 
 import pathlib
 import subprocess
-
-import pytest
 
 from tests.test_cface_conformance import build
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "native" / "examples"
 
 
-def exported(*names: str) -> list[str]:
-    """Those of the given Winsock names libwsemu does not export yet."""
-    from wsemu.cli import LIB_DIR
-    symbols = subprocess.run(["nm", "-D", "--defined-only", f"{LIB_DIR}/libwsemu.so"], check=True,
-                             capture_output=True, text=True).stdout.split()
-    return [name for name in names if f"wsemu_{name}" not in symbols]
-
-
-def test_handoff_between_processes(cc, tmp_path):  # noqa: F811
-    missing = exported("WSADuplicateSocketW", "WSASocketW")
-    if missing:
-        pytest.skip(f"libwsemu does not export {', '.join(missing)} yet")
+def test_handoff_between_processes(cc, tmp_path):
     exe = tmp_path / "handoff"
     build(cc, EXAMPLES / "handoff" / "handoff.c", exe)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
@@ -38,7 +24,7 @@ def test_handoff_between_processes(cc, tmp_path):  # noqa: F811
     assert lines[-1] == "source: target exited with 0; hand-off ok"
 
 
-def test_select_echo_server_and_clients(cc, tmp_path):  # noqa: F811
+def test_select_echo_server_and_clients(cc, tmp_path):
     server_exe, client_exe = tmp_path / "echo_server", tmp_path / "echo_client"
     build(cc, EXAMPLES / "select-echo" / "echo_server.c", server_exe)
     build(cc, EXAMPLES / "select-echo" / "echo_client.c", client_exe)

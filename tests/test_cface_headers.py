@@ -7,26 +7,17 @@ from __future__ import annotations
 import pathlib
 import shutil
 import subprocess
-import sys
 
 import pytest
 
+from tests.helpers import c_face_flags as _flags
+
 HERE = pathlib.Path(__file__).parent / "cface"
 LAYOUTS = HERE / "layouts.c"
-WSEMU = [sys.executable, "-m", "wsemu.cli"]
 
 
-def _flags(which: str) -> list[str]:
-    out = subprocess.run(WSEMU + ["config", which], check=True, capture_output=True, text=True).stdout
-    return out.split()
 
 
-@pytest.fixture(scope="module")
-def cc() -> str:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    return compiler
 
 
 def _compile(compiler: str, *args: str) -> subprocess.CompletedProcess:

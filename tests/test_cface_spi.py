@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import os
 import pathlib
-import shutil
 import subprocess
-import sys
 
 import pytest
 
+from tests.helpers import c_face_flags as _flags
+
 HERE = pathlib.Path(__file__).parent / "cface"
-WSEMU = [sys.executable, "-m", "wsemu.cli"]
 
 
-def _flags(which: str) -> list[str]:
-    out = subprocess.run(WSEMU + ["config", which], check=True, capture_output=True, text=True).stdout
-    return out.split()
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
+def build(tmp_path_factory, cc):
+    compiler = cc
     out = tmp_path_factory.mktemp("cface-spi")
 
     def compile_program(name: str) -> pathlib.Path:

@@ -12,17 +12,17 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 import threading
 
 import pytest
+
+from tests.helpers import c_face_flags as _flags
 
 from wsemu import abi as W
 from wsemu import msgqueue
 from wsemu.errors import WSAError
 
 HERE = pathlib.Path(__file__).parent / "cface"
-WSEMU = [sys.executable, "-m", "wsemu.cli"]
 WINE = "/usr/lib/wine/wine64"
 MINGW = "x86_64-w64-mingw32-gcc"
 
@@ -43,28 +43,17 @@ WINE_DIFFERS = {
 BOTH = ("win32_api", "asyncselect_echo")            # programs Windows can run too
 
 
-def _flags(which: str) -> list[str]:
-    out = subprocess.run(WSEMU + ["config", which], check=True, capture_output=True, text=True).stdout
-    return out.split()
 
 
 def _expected(name: str) -> str:
     return (HERE / "expected" / f"{name}.txt").read_text()
 
 
-@pytest.fixture(scope="module")
-def cc():
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    return compiler
 
 
 def _build(cc: str, name: str, out: pathlib.Path) -> pathlib.Path:
-    # -fshort-wchar: L"..." is 16-bit WCHAR text, as on Windows (`wsemu config --cflags`
-    # does not say it yet).
     exe = out / name
-    subprocess.run([cc, "-Wall", "-Werror", "-fshort-wchar", *_flags("--cflags"), f"-I{HERE}",
+    subprocess.run([cc, "-Wall", "-Werror", *_flags("--cflags"), f"-I{HERE}",
                     str(HERE / f"{name}.c"), *_flags("--libs"), "-lpthread", "-o", str(exe)],
                    check=True, capture_output=True, text=True)
     return exe

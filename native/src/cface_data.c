@@ -414,11 +414,9 @@ uint32_t wsemu_WSAWaitForMultipleEvents(uint32_t count, const WSAEVENT *events, 
         fds[i] = (int)h;
     }
     int forever = timeout == 0xFFFFFFFFu;
-    int64_t deadline = 0;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t start = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    deadline = start + timeout;
+    int64_t deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout;
     int wait_ms = forever ? -1 : (int)(timeout > INT_MAX ? INT_MAX : timeout);
     for (;;) {
         int got = t->wait(fds, (int)count, wait_all != 0, wait_ms, slow, SLOW_CAP, &nslow);

@@ -197,7 +197,7 @@ static int64_t gate_bits(int64_t fd, gate **out)
 }
 
 /* Enter a blocking call: 1 if registered (the gate is still open), 0 if not. */
-static int enter(gate *g, int64_t fd)
+static int enter(gate *g)
 {
     int ok = 0;
     pthread_mutex_lock(&gates_lock);
@@ -206,7 +206,6 @@ static int enter(gate *g, int64_t fd)
         ok = 1;
     }
     pthread_mutex_unlock(&gates_lock);
-    (void)fd;
     return ok;
 }
 
@@ -239,7 +238,7 @@ static void done(wsemu_io *io, int64_t result, int32_t error, int32_t after)
     io->after = after;
 }
 
-/* The end of a kernel call that failed with ``err`` (blocking: ``entered``). */
+/* The end of a kernel call that failed with errno ``err``: Python maps it. */
 static void failed(wsemu_io *io, int err, int32_t after)
 {
     done(io, -1, err, WSEMU_AFTER_ERRNO | after);
@@ -282,7 +281,7 @@ static int transfer(int64_t fd, int sending, struct msghdr *msg, uint32_t bits, 
         done(io, n, 0, sending ? 0 : owed(fd, bits, reenable));
         return 1;
     }
-    if (!enter(g, fd))
+    if (!enter(g))
         return -1;
     ssize_t n;
     int err = 0;
@@ -413,7 +412,7 @@ int wsemu_fast_select(const int64_t *sockets, const uint8_t *wants, uint8_t *got
     }
     int entered = 0;
     for (; entered < n; entered++)
-        if (!enter(gates[entered], sockets[entered]))
+        if (!enter(gates[entered]))
             break;
     int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
     int ready = 0, err = 0;
@@ -436,7 +435,6 @@ int wsemu_fast_select(const int64_t *sockets, const uint8_t *wants, uint8_t *got
             err = errno;
             break;
         }
-        int worth = 0;
         for (int i = 0; i < n; i++) {
             int a = answer(sockets[i], gates[i], bits[i], fds[i].revents);
             got[i] = (uint8_t)(a & wants[i] & 7);
@@ -444,7 +442,6 @@ int wsemu_fast_select(const int64_t *sockets, const uint8_t *wants, uint8_t *got
             if (a & 8) {
                 fds[i].events = (short)((wants[i] & 1 ? POLLIN | POLLPRI : 0) | (wants[i] & 2 ? POLLOUT : 0)
                                         | (wants[i] & 4 ? POLLPRI : 0));
-                worth = 1;
             } else {
                 fds[i].fd = -1;
             }
@@ -458,7 +455,7 @@ int wsemu_fast_select(const int64_t *sockets, const uint8_t *wants, uint8_t *got
                 break;
             wait = (int)(left > 0x7FFFFFFF ? 0x7FFFFFFF : left);
         }
-        (void)worth;             /* (nothing worth it: poll just sleeps out the timeout) */
+        /* (with nothing worth blocking on, poll just sleeps out the timeout) */
         if (poll(fds, (nfds_t)n, wait) < 0 && errno != EINTR) {
             err = errno;
             break;

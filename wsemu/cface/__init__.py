@@ -87,6 +87,21 @@ def _in(pointer, length: int) -> bytes:
     return bytes(_ffi.buffer(pointer, length)) if length else b""
 
 
+def fd_set_in(fds) -> list[int] | None:
+    """The sockets of a C fd_set (NULL: None): its fd_count first entries, within the
+    structure's FD_SETSIZE (a wild count reads no further)."""
+    if fds == _ffi.NULL:
+        return None
+    return list(fds.fd_array[0:min(fds.fd_count, W.FD_SETSIZE)])
+
+
+def fd_set_out(fds, sockets) -> None:
+    """Rewrite a C fd_set (not NULL) to hold ``sockets``, in order."""
+    fds.fd_count = len(sockets)
+    for i, s in enumerate(sockets):
+        fds.fd_array[i] = s
+
+
 def _name_out(name, namelen, family: int, address) -> None:
     """Write a socket address into the caller's buffer and length (too short: WSAEFAULT)."""
     raw = sockaddr.encode(family, address)

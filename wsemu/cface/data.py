@@ -12,7 +12,7 @@ import os
 from wsemu import abi as W
 from wsemu import ws2
 from wsemu._native import lib as _native
-from wsemu.cface import _call, _in, _name_out, ffi, lib
+from wsemu.cface import _call, _in, _name_out, fd_set_in, fd_set_out, ffi, lib
 from wsemu.errors import WSAError
 from wsemu.spi import base as _base
 from wsemu.spi import cgate
@@ -190,7 +190,7 @@ def py_wsarecv(s: int, buffers, count: int, received, flags, overlapped, routine
 @_call()
 def py_select(nfds: int, readfds, writefds, exceptfds, timeout) -> int:
     sets = (readfds, writefds, exceptfds)
-    lists = [None if fds == _ffi.NULL else [fds.fd_array[i] for i in range(fds.fd_count)] for fds in sets]
+    lists = [fd_set_in(fds) for fds in sets]
     seconds = None
     if timeout != _ffi.NULL:
         if timeout.tv_sec < 0 or timeout.tv_usec < 0:
@@ -200,9 +200,7 @@ def py_select(nfds: int, readfds, writefds, exceptfds, timeout) -> int:
     count = 0
     for fds, result in zip(sets, results):
         if fds != _ffi.NULL:
-            fds.fd_count = len(result)
-            for i, s in enumerate(result):
-                fds.fd_array[i] = s
+            fd_set_out(fds, result)
             count += len(result)
     for s in {s for group in lists if group for s in group}:
         _refresh(s)

@@ -9,7 +9,7 @@ as given: the provider answers WSAEOPNOTSUPP until overlapped I/O exists.
 from __future__ import annotations
 
 from wsemu import abi as W
-from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, _name_out, ffi, lib
+from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, _name_out, fd_set_in, fd_set_out, ffi, lib
 from wsemu.cface.spi_boundary import (FALSE, NULL, buffers_in, bytes_in, code_call, handle_in,
                                       info_in, info_out, name_in, optional, required, spi_call,
                                       wide_in, wide_out)
@@ -290,16 +290,13 @@ def WSPRecvFrom(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFr
 
 
 def _set_in(fds) -> FdSet | None:
-    if fds == NULL:
-        return None
-    return FdSet.from_array(list(fds.fd_array[0:min(fds.fd_count, W.FD_SETSIZE)]))
+    sockets = fd_set_in(fds)
+    return None if sockets is None else FdSet.from_array(sockets)
 
 
 def _set_out(fds, result: FdSet | None) -> None:
     if result is not None:
-        fds.fd_count = len(result.fd_array)
-        for i, s in enumerate(result.fd_array):
-            fds.fd_array[i] = s
+        fd_set_out(fds, result.fd_array)
 
 
 @spi_call("wsemu_spi_WSPSelect", SOCKET_ERROR)
