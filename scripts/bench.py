@@ -382,15 +382,27 @@ def _c_round(program: str, mode: str, amount: int) -> list[float]:
     return [float(line) for line in out.split()]
 
 
+def _c_handoff_round(program: str, amount: int) -> list[float]:
+    """One run of a cbench build's hand-off: it starts its own target process."""
+    import subprocess
+    out = subprocess.run([program, "handoff", str(amount)], check=True, capture_output=True,
+                         text=True, timeout=600).stdout
+    return [float(line) for line in out.split()]
+
+
+PER_EVENT_C_MODES = ("wakeup", "handoff")     # one µs line per event, not one loop time
+
+
 def measure_c(builds: dict[str, str], mode: str, amount: int, rounds: int) -> dict[str, list[float]]:
-    """Interleaved rounds of both builds: per round the loop's seconds (wakeup: every echo's µs
-    after the first tenth)."""
+    """Interleaved rounds of both builds: per round the loop's seconds (wakeup, handoff: every
+    event's µs after the first tenth)."""
     results: dict[str, list[float]] = {"raw": [], "wsemu": []}
     for i in range(rounds):
         for kind in ("raw", "wsemu") if i % 2 == 0 else ("wsemu", "raw"):
             print(f"  C {mode:8} round {i + 1}/{rounds} {kind:5} ...", end="", flush=True)
-            values = _c_round(builds[kind], mode, amount)
-            if mode == "wakeup":
+            values = (_c_handoff_round(builds[kind], amount) if mode == "handoff"
+                      else _c_round(builds[kind], mode, amount))
+            if mode in PER_EVENT_C_MODES:
                 results[kind] += values[amount // 10:]
                 print(f" median {statistics.median(values):.1f} us", flush=True)
             else:
@@ -444,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             c_pp = measure_c(builds, "pingpong", args.pingpongs, args.rounds)
             c_bulk = measure_c(builds, "bulk", args.bulk_bytes, args.rounds)
             c_wake = measure_c(builds, "wakeup", args.wakeups, args.rounds)
+            c_hand = measure_c(builds, "handoff", args.handoffs, args.rounds)
 
     mb = args.bulk_bytes / 1e6
     rows = [
@@ -473,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         raw_cpp, emu_cpp = statistics.median(c_pp["raw"]), statistics.median(c_pp["wsemu"])
         raw_cb, emu_cb = statistics.median(c_bulk["raw"]), statistics.median(c_bulk["wsemu"])
         raw_cw, emu_cw = statistics.median(c_wake["raw"]), statistics.median(c_wake["wsemu"])
+        raw_ch, emu_ch = statistics.median(c_hand["raw"]), statistics.median(c_hand["wsemu"])
         rows += [
             ("C: 1-byte ping-pong, libwsemu vs libc (us/RTT)", raw_cpp / args.pingpongs * 1e6,
              emu_cpp / args.pingpongs * 1e6, emu_cpp / raw_cpp, "<= 1.3x latency", emu_cpp / raw_cpp <= 1.3),
@@ -480,14 +494,21 @@ def main(argv: list[str] | None = None) -> int:
              ">= 0.9x throughput", raw_cb / emu_cb >= 0.9),
             ("C: event wake-up, WSAWaitForMultipleEvents vs poll (us)", raw_cw, emu_cw, emu_cw / raw_cw,
              "(reported)", True),
+            ("C: event wake-up, p99 (us)", _p99(c_wake["raw"]), _p99(c_wake["wsemu"]),
+             _p99(c_wake["wsemu"]) / _p99(c_wake["raw"]), "(reported)", True),
+            ("C: cross-process hand-off vs SCM_RIGHTS, median (us)", raw_ch, emu_ch, emu_ch / raw_ch,
+             "(reported)", True),
+            ("C: cross-process hand-off, p99 (us)", _p99(c_hand["raw"]), _p99(c_hand["wsemu"]),
+             _p99(c_hand["wsemu"]) / _p99(c_hand["raw"]), "(reported)", True),
         ]
     print()
     print("Wine 8 on this machine, for context (reference/wine-peer.md): " + WINE_CONTEXT)
     print()
-    print(f"| {'benchmark':52} | {'raw socket':>10} | {'wsemu':>10} | {'ratio':>6} | {'budget':20} | verdict |")
-    print(f"|{'-' * 54}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 22}|---------|")
+    width = max(len(row[0]) for row in rows)
+    print(f"| {'benchmark':{width}} | {'raw socket':>10} | {'wsemu':>10} | {'ratio':>6} | {'budget':20} | verdict |")
+    print(f"|{'-' * (width + 2)}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 22}|---------|")
     for name, raw, emu, ratio, budget, ok in rows:
-        print(f"| {name:52} | {raw:10.1f} | {emu:10.1f} | {ratio:5.2f}x | {budget:20} | {'ok' if ok else 'OVER':7} |")
+        print(f"| {name:{width}} | {raw:10.1f} | {emu:10.1f} | {ratio:5.2f}x | {budget:20} | {'ok' if ok else 'OVER':7} |")
     return 0 if all(row[-1] for row in rows) else 1
 
 

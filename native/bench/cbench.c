@@ -4,12 +4,22 @@
  *   cc -DRAW_LIBC cbench.c                                         the same loops on libc
  *
  * Usage: cbench server PORTFILE MODE AMOUNT | cbench client PORT MODE AMOUNT
+ *        cbench handoff AMOUNT   (it starts its target itself: cbench target IN OUT AMOUNT)
  * Modes: pingpong (AMOUNT 1-byte round trips), bulk (AMOUNT bytes in 64 KiB, server → client),
  * wakeup (AMOUNT 1-byte echoes, the client waiting for each answer: Winsock with
  * WSAEventSelect + WSAWaitForMultipleEvents, libc with poll; timed from the send to the
  * wait's return, as scripts/bench.py times Python's). The client prints the seconds its
  * loop took (wakeup: one line per echo, in µs). The loops
- * are the same statements in both builds, only the names differ (the macros below). */
+ * are the same statements in both builds, only the names differ (the macros below).
+ *
+ * handoff: AMOUNT hand-offs of one TCP socket to a second process (fork+exec'd, as the
+ * handoff example does), each timed from the start of the hand-off to the target's
+ * one-byte acknowledgement that it holds a descriptor, one line per hand-off in µs.
+ * Winsock: WSADuplicateSocketW, the 628 bytes over a pipe, WSASocketW(FROM_PROTOCOL_INFO)
+ * in the target (the documented hand-off); libc: the fd over a Unix socket with SCM_RIGHTS. */
+#include <sys/types.h>          /* the process plumbing of the hand-off (not Winsock), before */
+#include <sys/wait.h>           /* the Windows headers rename any socket names */
+#include <unistd.h>
 #ifdef RAW_LIBC
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -188,10 +198,164 @@ static int client(int port, const char *mode, long long amount)
     return 0;
 }
 
+/* The hand-off: give() in the source, take() in the target, over a channel of two POSIX
+ * descriptors each way round (source: [read, write], target: [read, write]). */
+#ifdef RAW_LIBC
+static int give(SOCKET s, pid_t target, int out)
+{
+    (void)target;
+    char byte = 's';
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { &byte, 1 };
+    struct msghdr m = { 0 };
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &s, sizeof(int));
+    return sendmsg(out, &m, 0) == 1 ? 0 : -1;
+}
+static SOCKET take(int in)
+{
+    char byte;
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { &byte, 1 };
+    struct msghdr m = { 0 };
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    if (recvmsg(in, &m, 0) != 1 || CMSG_FIRSTHDR(&m) == NULL)
+        return INVALID_SOCKET;
+    int fd;
+    memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
+    return fd;
+}
+/* SCM_RIGHTS needs a Unix socket: one, both ways. */
+static int channel(int source[2], int target[2])
+{
+    int ends[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, ends) != 0)
+        return -1;
+    source[0] = source[1] = ends[0];
+    target[0] = target[1] = ends[1];
+    return 0;
+}
+#else
+static int read_all(int fd, void *buf, size_t len)
+{
+    for (size_t got = 0; got < len; ) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+static int give(SOCKET s, pid_t target, int out)
+{
+    WSAPROTOCOL_INFOW info;
+    if (WSADuplicateSocketW(s, (DWORD)target, &info) != 0)
+        return -1;
+    return write(out, &info, sizeof info) == (ssize_t)sizeof info ? 0 : -1;
+}
+static SOCKET take(int in)
+{
+    WSAPROTOCOL_INFOW info;
+    if (read_all(in, &info, sizeof info) != 0)
+        return INVALID_SOCKET;
+    return WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, 0);
+}
+/* The documented channel is a pipe (the handoff example's); one each way. */
+static int channel(int source[2], int target[2])
+{
+    int there[2], back[2];
+    if (pipe(there) != 0 || pipe(back) != 0)
+        return -1;
+    source[0] = back[0], source[1] = there[1];
+    target[0] = there[0], target[1] = back[1];
+    return 0;
+}
+#endif
+
+static void close_ends(int ends[2])
+{
+    close(ends[0]);
+    if (ends[1] != ends[0])
+        close(ends[1]);
+}
+
+static int target(int in, int out, long long amount)
+{
+    for (long long i = 0; i < amount; i++) {
+        SOCKET s = take(in);
+        if (s == INVALID_SOCKET)
+            die("take");
+        if (write(out, "k", 1) != 1)          /* claimed: the hand-off is done */
+            die("ack");
+        closesocket(s);                       /* (closing is not part of it) */
+    }
+    return 0;
+}
+
+static int handoff(const char *self, long long amount)
+{
+    int source[2], theirs[2];
+    if (channel(source, theirs) != 0)
+        die("channel");
+    pid_t child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0) {
+        char in[16], out[16], count[32];
+        snprintf(in, sizeof in, "%d", theirs[0]);
+        snprintf(out, sizeof out, "%d", theirs[1]);
+        snprintf(count, sizeof count, "%lld", amount);
+        close_ends(source);
+        execl(self, self, "target", in, out, count, (char *)NULL);
+        _exit(127);
+    }
+    close_ends(theirs);
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET)
+        die("socket");
+    char ack;
+    for (long long i = 0; i < amount; i++) {
+        double start = now();
+        if (give(s, child, source[1]) != 0 || read(source[0], &ack, 1) != 1)
+            die("hand-off");
+        printf("%.3f\n", (now() - start) * 1e6);
+    }
+    closesocket(s);
+    close_ends(source);
+    int status;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("target");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "handoff") == 0) {
+        if (startup() != 0)
+            die("startup");
+        int rc = handoff(argv[0], atoll(argv[2]));
+        cleanup();
+        return rc;
+    }
+    if (argc == 5 && strcmp(argv[1], "target") == 0) {
+        if (startup() != 0)
+            die("startup");
+        int rc = target(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]));
+        cleanup();
+        return rc;
+    }
     if (argc != 5) {
-        fprintf(stderr, "usage: cbench server PORTFILE MODE AMOUNT | client PORT MODE AMOUNT\n");
+        fprintf(stderr, "usage: cbench server PORTFILE MODE AMOUNT | client PORT MODE AMOUNT | handoff AMOUNT\n");
         return 2;
     }
     if (startup() != 0)
