@@ -21,6 +21,7 @@ from typing import Callable
 from wsemu import abi as W
 from wsemu import sockaddr
 from wsemu.errors import WSAError
+from wsemu.spi import cgate
 
 SOCKET_ERROR = -1
 INVALID_SOCKET = (1 << 64) - 1
@@ -32,6 +33,7 @@ def bind(ffi, lib) -> None:
     """Called by libwsemu's init code with the library's own ffi and lib."""
     global _ffi, _lib
     _ffi, _lib = ffi, lib
+    cgate.enable()                  # C's data path runs here: ws2's sockets get gates
     for area in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{area.name}")
     for name, (func, failure) in _CALLS.items():

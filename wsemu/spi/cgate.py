@@ -12,6 +12,9 @@ Python provider; this module keeps the C side's view in step with the Python sta
 
 A shared socket's state lives in another class and its slot says SHARED for good: every
 call on it goes to Python.
+
+Gates exist only in a process where the C face runs (``enable``, called when libwsemu binds
+its Python side): elsewhere nothing can read them, so ws2 keeps none.
 """
 from __future__ import annotations
 
@@ -26,6 +29,13 @@ WATCHED = frozenset((
 ))
 
 _CAP = 8                          # threads blocked in C per fd (wsemu_fast.c's GATE_TIDS)
+_enabled = False                  # the C face runs in this process
+
+
+def enable() -> None:
+    """libwsemu is loaded: from now on ws2's sockets get gates (earlier ones stay Python's)."""
+    global _enabled
+    _enabled = True
 
 
 def bits(state) -> int:
@@ -68,13 +78,19 @@ def release_slot(state) -> None:
 
 def open_gate(desc) -> None:
     """Let C take calls on ``desc``'s fd (a base-provider socket ws2 tracks)."""
+    if not _enabled:
+        return
     state = desc.state
     if state.shared or desc.adopted or desc.closing:
-        return close_gate(desc.fd)
+        close_gate(desc.fd)
+        return
     if state.cslot < 0:
-        state.cslot = lib.wsemu_slot_new(bits(state))
-        if state.cslot < 0:
+        slot = lib.wsemu_slot_new(bits(state))
+        if slot < 0:
             return
+        from wsemu.spi.descriptor import GatedSocketState    # (descriptor imports this module)
+        state.__class__ = GatedSocketState      # from now on its writes reach the slot
+        state.cslot = slot
     else:
         changed(state)        # (the deferred list changes without a setattr)
     kind = lib.WSEMU_GATE_STREAM if desc.is_stream else lib.WSEMU_GATE_DATAGRAM
@@ -83,13 +99,15 @@ def open_gate(desc) -> None:
 
 def close_gate(fd: int) -> list[int]:
     """C takes no new call on ``fd``; the threads blocked in C on it, to interrupt."""
+    if not _enabled:
+        return []
     tids = ffi.new("uint64_t[]", _CAP)
     n = lib.wsemu_gate_close(fd, tids, _CAP)
     return [int(tids[i]) for i in range(n)]
 
 
 def blocked_in_c(fd: int) -> bool:
-    return lib.wsemu_gate_blocked(fd) > 0
+    return _enabled and lib.wsemu_gate_blocked(fd) > 0
 
 
 def after_fork_in_child() -> None:
