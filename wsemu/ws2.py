@@ -29,7 +29,9 @@ from wsemu.spi import cgate as _cgate
 from wsemu.spi import inbox as _inbox
 from wsemu.spi import sharedstate as _sharedstate
 from wsemu.spi import sockopts as _sockopts
+from wsemu.spi import loader as _loader
 from wsemu.spi.upcalls import HANDLES as _HANDLES
+from wsemu.spi.upcalls import upcalls as _upcalls
 from wsemu.spi.wselect import FdSet
 
 W = _abi
@@ -216,14 +218,8 @@ def _provider_table(entry: _catalog.CatalogEntry):
 
 
 def _start_provider(entry: _catalog.CatalogEntry):
-    if entry.path != _catalog.BASE_PROVIDER_PATH:
-        raise WSAError(W.WSAEPROVIDERFAILEDINIT)
-    data, table = _base.WSPStartup(0x0202, entry.info)
-    if data.wVersion != 0x0202:
-        raise WSAError(W.WSAEINVALIDPROVIDER)
-    if table.missing():
-        raise WSAError(W.WSAEINVALIDPROCTABLE)
-    return table
+    """WSPStartup with the entry's own info: a base provider, or a layer (wsemu.spi.loader)."""
+    return _loader.start_provider(entry.path, _upcalls, entry.info.copy())[1]
 
 
 def _table_for(s: int):
