@@ -58,6 +58,7 @@ class _Queue:
         self.lock = threading.Lock()
         self.ready = threading.Condition(self.lock)
         self.windows: set[int] = set()
+        self.workers: set[int] = set()          # windows of a provider's own worker thread
         self.posted: collections.deque[MSG] = collections.deque()
         self.quit: int | None = None            # PostQuitMessage's exit code, until taken
         self.numbers = itertools.count(0x10010, 2)   # HWNDs are even, non-zero
@@ -74,11 +75,11 @@ class _Queue:
     def take(self, hwnd: int | None, first: int, last: int, remove: bool) -> MSG | None:
         """The oldest posted message that matches, else a pending quit, else None."""
         for index, msg in enumerate(self.posted):
-            if _wanted(msg, hwnd, first, last):
+            if _wanted(msg, hwnd, first, last) and (hwnd is not ANY or msg.hwnd not in self.workers):
                 if remove:
                     del self.posted[index]
                 return msg
-        if self.quit is None:
+        if self.quit is None or hwnd in self.workers:
             return None
         msg = MSG(NO_WINDOW, WM_QUIT, self.quit, 0, tick_count())
         if remove:
@@ -99,10 +100,15 @@ _state = _Queue()
 os.register_at_fork(after_in_child=_state.after_fork_in_child)
 
 
-def CreateWindow() -> int:
+def CreateWindow(worker: bool = False) -> int:
+    """A new window. ``worker``: one of a provider's worker thread (a layered provider's relay
+    window): on Windows another thread's window, so the application's GetMessage(ANY) and its
+    quit message are not this window's."""
     with _state.lock:
         hwnd = next(_state.numbers)
         _state.windows.add(hwnd)
+        if worker:
+            _state.workers.add(hwnd)
     return hwnd
 
 
@@ -114,6 +120,7 @@ def DestroyWindow(hwnd: int) -> None:
     """The window goes, and the messages still queued for it with it."""
     with _state.lock:
         _state.windows.discard(_state.check(hwnd))
+        _state.workers.discard(hwnd)
         _state.posted = collections.deque(m for m in _state.posted if m.hwnd != hwnd)
         _state.ready.notify_all()
 
