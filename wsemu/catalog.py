@@ -306,7 +306,7 @@ class Catalog:
         targets = [self.by_id(catalog_id) for catalog_id in over]
         for target in targets:
             if target.chain_len == W.LAYERED_PROTOCOL:
-                raise _invalid(f"catalog entry {target.id} is LSP {target.info.szProtocol!r}'s layered entry: "
+                raise _invalid(f"catalog entry {target.id} is the layered entry of LSP {target.info.szProtocol!r}: "
                                f"layer over its chain entries instead")
             if target.chain_len + 1 > W.MAX_PROTOCOL_CHAIN:
                 raise _invalid(f"over catalog entry {target.id} the chain would be longer than "
