@@ -488,3 +488,55 @@ def test_cli_install_on_a_corrupt_catalog_names_the_file(tmp_path):
     assert done.returncode == 1
     assert str(tmp_path / "catalog.json") in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / "catalog.json").read_text() == "{ corrupt"
+
+
+# ======================================================================================
+# The C face sees the same catalog
+# ======================================================================================
+_C_LISTING = r"""
+#include <stdio.h>
+#include <winsock2.h>
+#include <ws2spi.h>
+
+int main(void)
+{
+    static WSAPROTOCOL_INFOW entries[64];
+    DWORD length = sizeof entries;
+    INT err = 0;
+    int n = WSCEnumProtocols(NULL, entries, &length, &err);
+    for (int i = 0; i < n; i++) {
+        WSAPROTOCOL_INFOW *e = &entries[i];           /* LPGUID: not const, as on Windows */
+        WCHAR path[128];
+        INT pathlen = 128;
+        if (WSCGetProviderPath(&e->ProviderId, path, &pathlen, &err) != 0)
+            return 2;
+        printf("%lu %d %08lx %04x", (unsigned long)e->dwCatalogEntryId, e->ProtocolChain.ChainLen,
+               (unsigned long)e->ProviderId.Data1, (unsigned)e->dwProviderFlags);
+        for (int k = 0; k < e->ProtocolChain.ChainLen && e->ProtocolChain.ChainLen > 1; k++)
+            printf(" %lu", (unsigned long)e->ProtocolChain.ChainEntries[k]);
+        printf(" %c\n", (char)path[0]);
+    }
+    return n < 0;
+}
+"""
+
+
+def test_a_c_program_enumerates_the_lsp_python_installed(tmp_path, cc):
+    from tests.helpers import c_face_flags
+    source, exe = tmp_path / "listing.c", tmp_path / "listing"
+    source.write_text(_C_LISTING)
+    built = subprocess.run([cc, "-Wall", "-Werror", *c_face_flags("--cflags"), str(source),
+                            *c_face_flags("--libs"), "-o", str(exe)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    config = tmp_path / "config"
+    store = CatalogStore(config)
+    with store.change() as catalog:
+        dummy = catalog.install_layered("trace", PATH_A, [TCP4])
+        chain = catalog.entries[0]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "WSEMU_CONFIG_DIR": str(config)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"1008 2 {chain.info.ProviderId.fields[0]:08x} 0008 1007 1001 p"
+    assert lines[-1] == f"1007 0 {dummy.info.ProviderId.fields[0]:08x} 0004 p"
+    assert len(lines) == 8
