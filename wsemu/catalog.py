@@ -10,6 +10,13 @@ the first entry in order that matches wins; ChainLen 0 (layered) entries are nev
 protocol 0 matches only entries with PFL_MATCHES_PROTOCOL_ZERO; hidden entries are chosen but
 never enumerated by WSAEnumProtocols. A structure passed to WSASocket is resolved only by its
 dwCatalogEntryId.
+
+Changes (reference/spi.md §1.4, §3.4): ``install_provider``, ``deinstall_provider`` and
+``write_order`` are WSCInstallProvider, WSCDeinstallProvider and WSCWriteProviderOrder;
+``install_layered`` and ``remove_layered`` install and remove an LSP the way Microsoft's
+installer does (a hidden layered entry, one chain entry per target, the chains first). Each
+checks everything before it changes anything, so a failed change leaves the catalog as it was.
+Catalog IDs come from ``next_id``, which only grows: an ID is never reused (spi.md §6).
 """
 from __future__ import annotations
 
@@ -31,6 +38,17 @@ from wsemu.errors import WSAError
 FORMAT_VERSION = 1
 FIRST_CATALOG_ID = 1001
 BASE_PROVIDER_PATH = "python:wsemu.spi.base"
+
+# LSPs installed by name get uuid5(LSP_NAMESPACE, name): a reinstall gets the same GUID, as a
+# Windows LSP keeps its vendor's fixed GUID. (A constant, made once with uuid4.)
+LSP_NAMESPACE = uuid.UUID("8d2f6c3e-4b1a-4e55-9a07-3c6e1f0b7d21")
+
+# The names `wsemu catalog install --over` accepts for the base entries.
+TARGET_ALIASES = {
+    "tcp4": (W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP), "udp4": (W.AF_INET, W.SOCK_DGRAM, W.IPPROTO_UDP),
+    "raw4": (W.AF_INET, W.SOCK_RAW, 0), "tcp6": (W.AF_INET6, W.SOCK_STREAM, W.IPPROTO_TCP),
+    "udp6": (W.AF_INET6, W.SOCK_DGRAM, W.IPPROTO_UDP), "raw6": (W.AF_INET6, W.SOCK_RAW, 0),
+}
 
 # Microsoft's MSAFD provider GUIDs (reference/spi.md §3.1): software checks for them.
 MSAFD_TCPIP_GUID = uuid.UUID("e70f1aa0-ab8b-11cf-8ca3-00805f48a192")
@@ -69,6 +87,17 @@ class CatalogEntry:
     @property
     def hidden(self) -> bool:
         return bool(self.info.dwProviderFlags & W.PFL_HIDDEN)
+
+    @property
+    def chain(self) -> list[int]:
+        """A chain entry's protocol chain (top layer first, base last); [] for base and
+        layered entries (a base entry's own slot may be garbage: spi.md §3.1)."""
+        chain = self.info.ProtocolChain
+        return chain.ChainEntries[:chain.ChainLen] if chain.ChainLen > W.BASE_PROTOCOL else []
+
+    @property
+    def triple(self) -> tuple[int, int, int]:
+        return self.info.iAddressFamily, self.info.iSocketType, self.info.iProtocol
 
     def serves(self, af: int, type_: int, protocol: int) -> bool:
         """Does this entry match (af, type, protocol)? 0 is a wildcard for af and type."""
@@ -113,7 +142,7 @@ class Catalog:
         for entry in self.entries:      # a handful of entries: a scan beats keeping an index
             if entry.id == catalog_id:
                 return entry
-        raise WSAError(W.WSAEINVAL)
+        raise _invalid(f"no catalog entry has the ID {catalog_id}")
 
     def _socket_entries(self) -> Iterator[CatalogEntry]:
         return (e for e in self.entries if e.chain_len != W.LAYERED_PROTOCOL)
@@ -159,19 +188,180 @@ class Catalog:
 
     def enum_protocols(self, protocols: Iterable[int] | None = None) -> list[WSAPROTOCOL_INFOW]:
         """WSAEnumProtocols: base entries and chains, not hidden, optionally by iProtocol."""
-        wanted = None
-        if protocols is not None:
-            wanted = set()
-            for p in protocols:
-                if p == 0:       # the C list ends at 0 (IPPROTO_IP)
-                    break
-                wanted.add(p)
+        wanted = _protocol_filter(protocols)
         return [e.info.copy() for e in self._socket_entries()
                 if not e.hidden and (wanted is None or e.info.iProtocol in wanted)]
 
-    def all_entries(self) -> list[WSAPROTOCOL_INFOW]:
-        """WSCEnumProtocols: every entry, hidden and layered ones included."""
-        return [e.info.copy() for e in self.entries]
+    def all_entries(self, protocols: Iterable[int] | None = None) -> list[WSAPROTOCOL_INFOW]:
+        """WSCEnumProtocols: every entry, hidden and layered ones included, optionally by
+        iProtocol."""
+        wanted = _protocol_filter(protocols)
+        return [e.info.copy() for e in self.entries if wanted is None or e.info.iProtocol in wanted]
+
+    # -- layers ------------------------------------------------------------------------------
+    def layers(self) -> list[CatalogEntry]:
+        """The LSPs' layered ("dummy") entries, ChainLen 0, in catalog order."""
+        return [e for e in self.entries if e.chain_len == W.LAYERED_PROTOCOL]
+
+    def next_entry(self, entry: CatalogEntry) -> CatalogEntry:
+        """The entry a chain entry's layer passes its calls to: the entry whose ID is in chain
+        slot 1 (a base entry, or another LSP's chain entry: the Microsoft installer's form).
+        When slot 1 holds a lower LSP's layered entry instead (the documented form, spi.md
+        §3.1), that LSP's chain entry for the rest of this chain, else its chain entry for the
+        same (af, type, protocol)."""
+        chain = entry.chain
+        if len(chain) < 2:
+            raise _invalid(f"catalog entry {entry.id} is not a protocol chain entry")
+        below = self.by_id(chain[1])
+        if below.chain_len != W.LAYERED_PROTOCOL:
+            return below
+        candidates = [e for e in self.entries if e.chain[:1] == [below.id]]
+        for found in (next((e for e in candidates if e.chain == chain[1:]), None),
+                      next((e for e in candidates if e.triple == entry.triple), None)):
+            if found is not None:
+                return found
+        raise _invalid(f"LSP {below.info.szProtocol!r} (entry {below.id}) has no chain entry under "
+                       f"catalog entry {entry.id}")
+
+    def target_ids(self, targets: Iterable[str | int]) -> list[int]:
+        """Catalog IDs for `--over` targets: an ID, or a TARGET_ALIASES name for the first base
+        entry serving that (af, type, protocol)."""
+        ids = []
+        for target in targets:
+            if isinstance(target, int) or (isinstance(target, str) and target.strip().isdigit()):
+                ids.append(int(target))
+                continue
+            triple = TARGET_ALIASES.get(target.strip().lower() if isinstance(target, str) else None)
+            base = next((e for e in self.entries if e.chain_len == W.BASE_PROTOCOL and e.triple == triple), None)
+            if base is None:
+                raise _invalid(f"unknown target {target!r}: give a catalog ID or one of "
+                               + ", ".join(TARGET_ALIASES))
+            ids.append(base.id)
+        return ids
+
+    # -- changes (the WSC functions) ------------------------------------------------------
+    def install_provider(self, provider_id: uuid.UUID, path: str,
+                         infos: list[WSAPROTOCOL_INFOW]) -> list[int]:
+        """WSCInstallProvider: the entries, appended under ``provider_id`` with new catalog IDs
+        (a base entry's chain names its own ID). Returns the IDs."""
+        if not infos:
+            raise _invalid("a provider is installed with at least one entry")
+        if not path:
+            raise _invalid("a provider needs a path")
+        for info in infos:
+            if not W.LAYERED_PROTOCOL <= info.ProtocolChain.ChainLen <= W.MAX_PROTOCOL_CHAIN:
+                raise _invalid(f"ChainLen {info.ProtocolChain.ChainLen} is outside 0..{W.MAX_PROTOCOL_CHAIN}")
+        if any(e.info.ProviderId == provider_id for e in self.entries):
+            raise _invalid(f"provider {_guid_text(provider_id)} is already installed")
+        ids = []
+        for info in infos:
+            installed = info.copy(ProviderId=provider_id, dwCatalogEntryId=self.next_id)
+            if installed.ProtocolChain.ChainLen == W.BASE_PROTOCOL:
+                installed.ProtocolChain.ChainEntries[0] = self.next_id
+            self.entries.append(CatalogEntry(installed, path))
+            ids.append(self.next_id)
+            self.next_id += 1
+        return ids
+
+    def deinstall_provider(self, provider_id: uuid.UUID) -> None:
+        """WSCDeinstallProvider: every entry of the GUID goes."""
+        kept = [e for e in self.entries if e.info.ProviderId != provider_id]
+        if len(kept) == len(self.entries):
+            raise _invalid(f"no provider {_guid_text(provider_id)} in the catalog")
+        self.entries = kept
+
+    def write_order(self, ids: list[int]) -> None:
+        """WSCWriteProviderOrder: ``ids`` must be a complete permutation of the catalog's IDs."""
+        by_id = {e.id: e for e in self.entries}
+        if len(ids) != len(by_id) or set(ids) != set(by_id):
+            raise _invalid(f"the order must name each of the {len(by_id)} catalog entry IDs exactly once: "
+                           + " ".join(map(str, by_id)))
+        self.entries = [by_id[catalog_id] for catalog_id in ids]
+
+    def provider_path(self, provider_id: uuid.UUID) -> str:
+        """WSCGetProviderPath (the transport catalog: spi.md §4.4)."""
+        for entry in self.entries:
+            if entry.info.ProviderId == provider_id:
+                return entry.path
+        raise _invalid(f"no provider {_guid_text(provider_id)} in the catalog")
+
+    def install_layered(self, name: str, path: str, over: list[int], *, ifs: bool = False,
+                        provider_id: uuid.UUID | None = None) -> CatalogEntry:
+        """Install an LSP over the entries ``over`` (base entries or other LSPs' chain
+        entries) as Microsoft's installer does (spi.md §3.4 steps 1-3), and return its
+        layered entry.
+
+        The layered entry is a hidden copy of the first target (ChainLen 0, no type or
+        protocol) under the LSP's GUID; each target gets a chain entry [layered ID, target ID,
+        the rest of the target's chain] under a GUID of its own (ws2 starts one provider per
+        GUID, spi.md §1.1); then every entry whose chain holds the LSP comes first."""
+        if not isinstance(name, str) or not 0 < len(name) <= W.WSAPROTOCOL_LEN:
+            raise _invalid(f"an LSP name is 1 to {W.WSAPROTOCOL_LEN} characters")
+        if any(e.info.szProtocol == name for e in self.layers()):
+            raise _invalid(f"an LSP named {name!r} is already installed")
+        if not over:
+            raise _invalid(f"LSP {name!r} must be layered over at least one catalog entry")
+        if len(set(over)) != len(over):
+            raise _invalid(f"LSP {name!r}: a catalog entry is named twice")
+        targets = [self.by_id(catalog_id) for catalog_id in over]
+        for target in targets:
+            if target.chain_len == W.LAYERED_PROTOCOL:
+                raise _invalid(f"catalog entry {target.id} is the layered entry of LSP {target.info.szProtocol!r}: "
+                               f"layer over its chain entries instead")
+            if target.chain_len + 1 > W.MAX_PROTOCOL_CHAIN:
+                raise _invalid(f"over catalog entry {target.id} the chain would be longer than "
+                               f"{W.MAX_PROTOCOL_CHAIN}")
+        if not path:
+            raise _invalid("a provider needs a path")
+        lsp_guid = provider_id or uuid.uuid5(LSP_NAMESPACE, name)
+        guids = [lsp_guid] + [uuid.uuid5(lsp_guid, str(target.id)) for target in targets]
+        taken = {e.info.ProviderId for e in self.entries}
+        if taken.intersection(guids):
+            raise _invalid(f"provider {_guid_text(lsp_guid)} is already installed")
+
+        first = targets[0].info
+        layered = first.copy(
+            iSocketType=0, iProtocol=0, ProtocolChain=WSAPROTOCOLCHAIN(W.LAYERED_PROTOCOL),
+            dwProviderFlags=(first.dwProviderFlags | W.PFL_HIDDEN) & ~W.PFL_MATCHES_PROTOCOL_ZERO,
+            dwServiceFlags1=_ifs_flag(first.dwServiceFlags1, ifs), dwProviderReserved=0, szProtocol=name)
+        [layered_id] = self.install_provider(lsp_guid, path, [layered])
+        for target, guid in zip(targets, guids[1:]):
+            chain = [layered_id, target.id] + target.info.ProtocolChain.ChainEntries[1:target.chain_len]
+            entry = target.info.copy(
+                ProtocolChain=WSAPROTOCOLCHAIN(len(chain), chain), dwProviderReserved=0,
+                dwServiceFlags1=_ifs_flag(target.info.dwServiceFlags1, ifs),
+                szProtocol=f"{name} over [{target.info.szProtocol}]"[:W.WSAPROTOCOL_LEN])
+            self.install_provider(guid, path, [entry])
+        on_top = [e.id for e in self.entries if layered_id in e.chain]
+        self.write_order(on_top + [e.id for e in self.entries if layered_id not in e.chain])
+        return self.by_id(layered_id)
+
+    def remove_layered(self, name_or_guid: str | uuid.UUID) -> None:
+        """Remove an LSP: its chain entries (ChainEntries[0] is its layered entry), then its
+        layered entry. Refused while another LSP's chains run through one of them."""
+        layered = self._layer(name_or_guid)
+        gone = {e.id for e in self.entries if e.chain[:1] == [layered.id]} | {layered.id}
+        for entry in self.entries:
+            if entry.id not in gone and gone.intersection(entry.chain):
+                raise _invalid(f"LSP {self._layer_name(entry)!r} is layered over LSP "
+                               f"{layered.info.szProtocol!r}: remove it first")
+        self.entries = [e for e in self.entries if e.id not in gone]
+
+    def _layer(self, name_or_guid: str | uuid.UUID) -> CatalogEntry:
+        layers = self.layers()
+        found = next((e for e in layers if name_or_guid in (e.info.szProtocol, e.info.ProviderId)), None)
+        if found is None and isinstance(name_or_guid, str):
+            with contextlib.suppress(ValueError):          # a GUID given as text
+                guid = uuid.UUID(name_or_guid)
+                found = next((e for e in layers if e.info.ProviderId == guid), None)
+        if found is None:
+            raise _invalid(f"no LSP {name_or_guid!r} is installed")
+        return found
+
+    def _layer_name(self, entry: CatalogEntry) -> str:
+        """The name of the LSP a chain entry belongs to (its top layer's layered entry)."""
+        top = next((e for e in self.layers() if e.id == entry.chain[0]), entry)
+        return top.info.szProtocol
 
     # -- serialisation -------------------------------------------------------------------
     def to_json(self) -> dict:
@@ -190,6 +380,31 @@ class Catalog:
         if ids and next_id <= max(ids):
             raise ValueError("next_id is not above every catalog entry ID")
         return cls(entries, next_id)
+
+
+def _invalid(reason: str) -> WSAError:
+    return WSAError(W.WSAEINVAL, reason)
+
+
+def _guid_text(guid: uuid.UUID) -> str:
+    return "{" + str(guid).upper() + "}"
+
+
+def _ifs_flag(service_flags: int, ifs: bool) -> int:
+    """An IFS layer's handles are IFS handles; a non-IFS layer makes its own (spi.md §3.4)."""
+    return service_flags | W.XP1_IFS_HANDLES if ifs else service_flags & ~W.XP1_IFS_HANDLES
+
+
+def _protocol_filter(protocols: Iterable[int] | None) -> set[int] | None:
+    """The lpiProtocols argument of the enumerations as a set (None: no filter)."""
+    if protocols is None:
+        return None
+    wanted = set()
+    for p in protocols:
+        if p == 0:       # the C list ends at 0 (IPPROTO_IP)
+            break
+        wanted.add(p)
+    return wanted
 
 
 _INFO_INT_FIELDS = (
@@ -284,6 +499,15 @@ class CatalogStore:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def change(self) -> Iterator[Catalog]:
+        """One locked read-modify-write: the block gets the saved catalog to change, which is
+        saved when the block ends normally (and not at all when it raises)."""
+        with self.locked():
+            catalog = self.load()
+            yield catalog
+            self.save(catalog)
+
     def save(self, catalog: Catalog) -> None:
         """Replace the file atomically (readers see the old or the new catalog, never half)."""
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -353,7 +577,7 @@ def format_listing(catalog: Catalog) -> str:
         rows = [
             ("Entry Type", entry_type(entry)),
             ("Description", i.szProtocol),
-            ("Provider ID", "{" + str(i.ProviderId).upper() + "}"),
+            ("Provider ID", _guid_text(i.ProviderId)),
             ("Provider Path", entry.path),
             ("Catalog Entry ID", str(i.dwCatalogEntryId)),
             ("Version", str(i.iVersion)),

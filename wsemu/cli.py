@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 
+from wsemu import abi as W
 from wsemu import catalog
 from wsemu.errors import WSAError
 
@@ -17,6 +18,43 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _catalog_list(args: argparse.Namespace) -> int:
     print(catalog.format_listing(catalog.CatalogStore().load()), end="")
+    return 0
+
+
+# The LSPs wsemu ships, installable by name alone (their modules are imported by the process
+# that loads them, never by the installer).
+SHIPPED_LSP_PATHS = {
+    "trace": "python:wsemu.lsp.trace:TraceProvider",
+    "faults": "python:wsemu.lsp.faults:FaultsProvider",
+}
+
+
+def _catalog_install(args: argparse.Namespace) -> int:
+    from wsemu.spi import wsc
+    path = args.path or SHIPPED_LSP_PATHS.get(args.lsp)
+    if path is None:
+        raise WSAError(W.WSAEINVAL, f"LSP {args.lsp!r} is not shipped with wsemu: give its --path "
+                                    f"(shipped: {', '.join(SHIPPED_LSP_PATHS)})")
+    over = [target for target in args.over.split(",") if target.strip()]
+    layered = wsc.install_lsp(args.lsp, path, over, ifs=args.ifs)
+    chains = [i for i in wsc.WSCEnumProtocols() if i.ProtocolChain.ChainEntries[0] == layered.dwCatalogEntryId
+              and i.ProtocolChain.ChainLen > W.BASE_PROTOCOL]
+    print(f"wsemu: installed LSP {args.lsp!r} (layered entry {layered.dwCatalogEntryId}, chain entries "
+          f"{', '.join(str(i.dwCatalogEntryId) for i in chains)}); processes see it at their next first WSAStartup")
+    return 0
+
+
+def _catalog_remove(args: argparse.Namespace) -> int:
+    from wsemu.spi import wsc
+    wsc.remove_lsp(args.name)
+    print(f"wsemu: removed LSP {args.name!r}")
+    return 0
+
+
+def _catalog_order(args: argparse.Namespace) -> int:
+    from wsemu.spi import wsc
+    wsc.WSCWriteProviderOrder(args.ids)
+    print(f"wsemu: catalog order is now {' '.join(map(str, args.ids))}")
     return 0
 
 
@@ -202,6 +240,25 @@ def build_parser() -> argparse.ArgumentParser:
     cat_commands = cat.add_subparsers(dest="catalog_command", metavar="ACTION")
     cat_commands.add_parser("list", help="print every catalog entry").set_defaults(func=_catalog_list)
     cat_commands.add_parser("reset", help="restore the default catalog").set_defaults(func=_catalog_reset)
+    install = cat_commands.add_parser(
+        "install", help="install a layered service provider (LSP) over catalog entries",
+        description="Install an LSP as Windows' LSP installer does: a hidden layered entry and one "
+                    "chain entry per target, the chains first in the catalog order.")
+    install.add_argument("--lsp", required=True, metavar="NAME",
+                         help=f"the LSP's name ({', '.join(SHIPPED_LSP_PATHS)} are shipped with wsemu)")
+    install.add_argument("--over", required=True, metavar="TARGETS",
+                         help="comma-separated: tcp4, tcp6, udp4, udp6, raw4, raw6 (the base entries) or "
+                              "catalog IDs (another LSP's chain entries to stack on it)")
+    install.add_argument("--path", metavar="PATH",
+                         help="the provider, python:MODULE:CLASS (default for a shipped LSP: its own)")
+    install.add_argument("--ifs", action="store_true", help="the LSP's sockets are the base provider's handles")
+    install.set_defaults(func=_catalog_install)
+    remove = cat_commands.add_parser("remove", help="remove an LSP (by name or GUID)")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(func=_catalog_remove)
+    order = cat_commands.add_parser("order", help="set the catalog order (every catalog ID, once each)")
+    order.add_argument("ids", nargs="+", type=int, metavar="ID")
+    order.set_defaults(func=_catalog_order)
     cat.set_defaults(func=_catalog_list)
 
     config = commands.add_parser("config", help="compiler and linker flags for Windows socket C code",
