@@ -139,6 +139,60 @@ def _round(kind: str, mode: str, amount: int) -> float:
 
 
 # --------------------------------------------------------------------------------------
+# Layered providers: ping-pong through an LSP installed over TCP/IPv4 in both processes
+# --------------------------------------------------------------------------------------
+PASS_THROUGH_LSP = "python:wsemu.spi.layered:LayeredProvider"     # the framework's defaults only
+
+
+def _catalog_with(directory: str, lsp_path: str | None) -> str:
+    """A catalog directory: the default catalog, plus ``lsp_path`` layered over TCP/IPv4."""
+    os.makedirs(directory, exist_ok=True)
+    if lsp_path is not None:
+        from wsemu import catalog
+        from wsemu.spi import wsc
+        saved = os.environ.get("WSEMU_CONFIG_DIR")
+        os.environ["WSEMU_CONFIG_DIR"] = directory
+        try:
+            wsc.install_lsp("bench", lsp_path, [catalog.FIRST_CATALOG_ID])
+        finally:
+            _restore("WSEMU_CONFIG_DIR", saved)
+    return directory
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def measure_lsp(amount: int, rounds: int, layers: dict[str, str | None]) -> dict[str, float]:
+    """Median µs per round trip of ws2 ping-pong for each catalog in ``layers`` (name ->
+    LSP path, None for no LSP), interleaved; both processes use that catalog."""
+    import tempfile
+    from wsemu import ws2
+    results: dict[str, list[float]] = {name: [] for name in layers}
+    saved = os.environ.get("WSEMU_CONFIG_DIR")
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = {name: _catalog_with(os.path.join(tmp, name), path) for name, path in layers.items()}
+        try:
+            for i in range(rounds):
+                for name in (list(layers) if i % 2 == 0 else list(reversed(layers))):
+                    while ws2._proc.startups:
+                        ws2.WSACleanup()
+                    os.environ["WSEMU_CONFIG_DIR"] = dirs[name]       # read at WSAStartup, inherited
+                    print(f"  LSP       round {i + 1}/{rounds} {name:6} ...", end="", flush=True)
+                    seconds = _round("wsemu", "pingpong", amount)
+                    results[name].append(seconds / amount * 1e6)
+                    print(f" {results[name][-1]:.1f} us/RTT", flush=True)
+        finally:
+            _restore("WSEMU_CONFIG_DIR", saved)
+            from wsemu import catalog
+            catalog.reload()
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+# --------------------------------------------------------------------------------------
 # Socket hand-off between processes (DESIGN.md §4: <= 4x a raw SCM_RIGHTS hand-off)
 # --------------------------------------------------------------------------------------
 def _handoff_target(kind: str, channel: socket.socket, count: int) -> None:
@@ -458,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
             c_wake = measure_c(builds, "wakeup", args.wakeups, args.rounds)
             c_hand = measure_c(builds, "handoff", args.handoffs, args.rounds)
 
+    lsp = measure_lsp(args.pingpongs // 4, args.rounds, {"none": None, "python": PASS_THROUGH_LSP})
+
     mb = args.bulk_bytes / 1e6
     rows = [
         ("bulk TCP loopback, 1 GiB in 64 KiB (MB/s)" if args.bulk_bytes == BULK_BYTES
@@ -501,6 +557,12 @@ def main(argv: list[str] | None = None) -> int:
             ("C: cross-process hand-off, p99 (us)", _p99(c_hand["raw"]), _p99(c_hand["wsemu"]),
              _p99(c_hand["wsemu"]) / _p99(c_hand["raw"]), "(reported)", True),
         ]
+    # An RTT through a layer in both processes crosses it four times (a send and a recv each).
+    rows += [
+        ("LSP: ws2 ping-pong, pass-through Python LSP vs none (us/RTT)", lsp["none"], lsp["python"],
+         lsp["python"] / lsp["none"], "(reported)", True),
+        ("LSP: Python LSP overhead per call (us)", 0.0, (lsp["python"] - lsp["none"]) / 4, 0.0, "(reported)", True),
+    ]
     print()
     print("Wine 8 on this machine, for context (reference/wine-peer.md): " + WINE_CONTEXT)
     print()

@@ -79,6 +79,21 @@ def ws():
 
 
 @pytest.fixture
+def config_dir(tmp_path, monkeypatch):
+    """WSEMU_CONFIG_DIR pointed at a fresh directory, with no outstanding WSAStartup; the
+    process catalog is re-read from the real test config afterwards."""
+    from wsemu import catalog
+    while ws2._proc.startups:
+        ws2.WSACleanup()
+    monkeypatch.setenv("WSEMU_CONFIG_DIR", str(tmp_path))
+    yield tmp_path
+    while ws2._proc.startups:
+        ws2.WSACleanup()
+    monkeypatch.undo()
+    catalog.reload()
+
+
+@pytest.fixture
 def pair(ws):
     """A connected TCP pair (client, server); whatever the test left open is closed."""
     from tests.helpers import tcp_pair

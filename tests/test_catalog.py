@@ -317,20 +317,6 @@ def test_unreadable_catalog_path_gives_catalogcorrupt(tmp_path):
     assert str(store.path) in caught.value.strerror
 
 
-@pytest.fixture
-def config_dir(tmp_path, monkeypatch):
-    """WSEMU_CONFIG_DIR pointed at a fresh directory, with no outstanding WSAStartup; the
-    process catalog is re-read from the real test config afterwards."""
-    while ws2._proc.startups:
-        ws2.WSACleanup()
-    monkeypatch.setenv("WSEMU_CONFIG_DIR", str(tmp_path))
-    yield tmp_path
-    while ws2._proc.startups:
-        ws2.WSACleanup()
-    monkeypatch.undo()
-    C.reload()
-
-
 def test_wsastartup_with_a_corrupt_catalog_fails_cleanly(config_dir):
     """WSAStartup raises the CatalogCorrupt (WSASYSNOTREADY, last error set), counts
     nothing (WSACleanup: WSANOTINITIALISED), and works again once the file is reset."""

@@ -21,7 +21,6 @@ from wsemu import ws2
 from wsemu.catalog import Catalog, CatalogCorrupt, CatalogStore
 from wsemu.errors import WSAError
 from wsemu.spi import wsc
-from tests.test_catalog import config_dir  # noqa: F401  (the fixture: an isolated WSEMU_CONFIG_DIR)
 
 TCP4, UDP4, RAW4, TCP6, UDP6, RAW6 = range(1001, 1007)
 PATH_A, PATH_B = "python:tests.lsp_a:Provider", "python:tests.lsp_b:Provider"
@@ -287,7 +286,7 @@ def test_change_saves_what_the_block_did_and_nothing_when_it_raises(tmp_path):
     assert [e.id for e in store.load().layers()] == [1007]
 
 
-def test_wsc_functions_round_trip_through_the_file(config_dir):  # noqa: F811
+def test_wsc_functions_round_trip_through_the_file(config_dir):
     dummy = wsc.install_lsp("trace", PATH_A, ["tcp4", "tcp6"])
     assert (dummy.dwCatalogEntryId, dummy.szProtocol, dummy.ProtocolChain.ChainLen) == (1007, "trace", 0)
     every = wsc.WSCEnumProtocols()
@@ -340,14 +339,14 @@ def test_wsc_functions_round_trip_through_the_file(config_dir):  # noqa: F811
     (lambda: wsc.remove_lsp(42), W.WSAEINVAL),
     (lambda: wsc.remove_lsp("nothing"), W.WSAEINVAL),
 ], ids=lambda x: "" if callable(x) else str(x))
-def test_wsc_bad_arguments_are_wsa_errors(config_dir, call, code):  # noqa: F811
+def test_wsc_bad_arguments_are_wsa_errors(config_dir, call, code):
     with pytest.raises(WSAError) as caught:
         call()
     assert caught.value.winerror == code
     assert not (config_dir / "catalog.json").exists()             # nothing was written
 
 
-def test_a_process_keeps_the_catalog_of_its_first_wsastartup(config_dir):  # noqa: F811
+def test_a_process_keeps_the_catalog_of_its_first_wsastartup(config_dir):
     ws2.WSAStartup(0x0202)
     try:
         wsc.install_lsp("trace", PATH_A, ["tcp4"])
@@ -410,7 +409,7 @@ def test_concurrent_installers_in_real_processes_lose_nothing(tmp_path):
     lambda: wsc.WSCWriteProviderOrder([1001]),
     lambda: wsc.WSCGetProviderPath(C.MSAFD_TCPIP_GUID),
 ], ids=["enum", "install", "remove", "order", "path"])
-def test_a_corrupt_file_is_catalogcorrupt_naming_it_and_is_left_alone(config_dir, call):  # noqa: F811
+def test_a_corrupt_file_is_catalogcorrupt_naming_it_and_is_left_alone(config_dir, call):
     path = config_dir / "catalog.json"
     path.write_text('{"format": 1, "next_id": 1007, "entries": [')
     with pytest.raises(CatalogCorrupt) as caught:

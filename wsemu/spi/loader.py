@@ -60,7 +60,10 @@ def _entry_point(path: str):
 
 def _load(path: str):
     if not path.startswith(PYTHON_PREFIX):
-        from wsemu.spi import cprovider
+        try:
+            from wsemu.spi import cprovider
+        except ImportError as exc:        # (no C face in this installation)
+            raise WSAError(W.WSAEPROVIDERFAILEDINIT, f"provider {path} cannot be loaded: {exc}") from None
         return lambda version, info, upcalls: cprovider.start(path, version, info, upcalls)
     module_name, _, name = path[len(PYTHON_PREFIX):].partition(":")
     try:
@@ -77,8 +80,3 @@ def _load(path: str):
         raise WSAError(W.WSAEPROVIDERFAILEDINIT, f"provider {path} has no WSPStartup")
     return startup
 
-
-def forget_loaded() -> None:
-    """Tests: unload every provider (a fresh process's view)."""
-    with _lock:
-        _modules.clear()
