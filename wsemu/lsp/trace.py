@@ -45,32 +45,39 @@ class TraceProvider(LayeredProvider):
 
     def __init__(self) -> None:
         super().__init__()
-        self._fd: int | None = None           # one descriptor for the process's lifetime
-        self._path: str | None = None
+        self._fd: int | None = None           # the trace file, open while the provider is started
+        self._fd_lock = threading.Lock()      # a write never reaches a number closed meanwhile
         self._layer_fields: dict[int, dict] = {}
 
     def WSPStartup(self, wVersionRequested, lpProtocolInfo=None, UpcallTable=None):
         if self.startups == 0:
             self._open(trace_path())
-        return super().WSPStartup(wVersionRequested, lpProtocolInfo, UpcallTable)
+        try:
+            return super().WSPStartup(wVersionRequested, lpProtocolInfo, UpcallTable)
+        except BaseException:
+            if self.startups == 0:
+                self._close()
+            raise
+
+    def WSPCleanup(self) -> None:
+        super().WSPCleanup()
+        if self.startups == 0:
+            self._close()
 
     def _open(self, path: str) -> None:
-        """(Re)point the trace descriptor at ``path``. A new path is dup2'd onto the same
-        descriptor number, so a call still writing from another thread never reaches a number
-        the process has since reused for something else."""
-        if path == self._path:
-            return
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise WSAError(W.WSAEPROVIDERFAILEDINIT,
                            f"trace LSP: cannot open the trace file {path} ({exc.strerror})") from None
-        if self._fd is None:
+        with self._fd_lock:
             self._fd = fd
-        else:
-            os.dup2(fd, self._fd, inheritable=False)
+
+    def _close(self) -> None:
+        with self._fd_lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
             os.close(fd)
-        self._path = path
 
     # ----------------------------------------------------------------------------------
     def intercept(self, call: str, sock: LayeredSocket | None, args: tuple,
@@ -98,10 +105,13 @@ class TraceProvider(LayeredProvider):
                 "error": error, "duration_us": duration_us}
         if exception is not None:
             line["exception"] = exception
-        try:
-            os.write(self._fd, (json.dumps(line, separators=(",", ":")) + "\n").encode())
-        except (OSError, TypeError):          # a full disk or a closed trace must not fail the call
-            pass
+        text = (json.dumps(line, separators=(",", ":")) + "\n").encode()
+        with self._fd_lock:
+            if self._fd is not None:
+                try:
+                    os.write(self._fd, text)
+                except OSError:               # a full disk must not fail the call
+                    pass
 
     def _layer_summary(self, call: str, sock: LayeredSocket | None, args: tuple) -> dict | None:
         layer = sock.layer if sock is not None else self._layer_of(call, args)
