@@ -43,16 +43,23 @@ def _is_bytes(value: object) -> bool:
 
 def data(buffers: list, limit: int | None = None) -> dict:
     """Byte buffers (one, or a WSABUF list) as {"len": total length, "hex": first bytes}."""
+    shown = HEAD if limit is None else min(HEAD, limit)
+    if len(buffers) == 1:                     # the common case: no copy but the head's
+        view = _bytes_view(buffers[0])
+        return {"len": view.nbytes, "hex": view[:shown].hex()}
     total = 0
     head = bytearray()
     for buf in buffers:
-        view = memoryview(buf).cast("B")
+        view = _bytes_view(buf)
         total += view.nbytes
-        if len(head) < HEAD:
-            head += view[:HEAD - len(head)]
-    if limit is not None:
-        del head[limit:]
+        if len(head) < shown:
+            head += view[:shown - len(head)]
     return {"len": total, "hex": head.hex()}
+
+
+def _bytes_view(buf: object) -> memoryview:
+    view = memoryview(buf)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
 
 def value(obj: object) -> object:

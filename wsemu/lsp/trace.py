@@ -33,6 +33,7 @@ TRACE_FILE_VARIABLE = "WSEMU_TRACE_FILE"
 DEFAULT_FILE_NAME = "trace.jsonl"             # in the config directory
 INFO_ARGUMENT = {"WSPSocket": 3, "WSPAddressToString": 2, "WSPStringToAddress": 2}
 SELECT_SETS = slice(1, 4)                     # WSPSelect's three fd_sets
+_ENCODER = json.JSONEncoder(separators=(",", ":"))   # made once: json.dumps(separators=) makes one a call
 
 
 def trace_path() -> str:
@@ -105,7 +106,7 @@ class TraceProvider(LayeredProvider):
                 "error": error, "duration_us": duration_us}
         if exception is not None:
             line["exception"] = exception
-        text = (json.dumps(line, separators=(",", ":")) + "\n").encode()
+        text = (_ENCODER.encode(line) + "\n").encode()
         with self._fd_lock:
             if self._fd is not None:
                 try:
