@@ -97,6 +97,20 @@ def test_a_short_send_reports_the_short_count_and_only_those_bytes_arrive(faults
     assert received == b"abcdABCDXY"
 
 
+def test_every_rule_counts_every_matching_call_and_the_first_that_fires_acts(faults):
+    faults([{"call": "WSPSend", "action": "short_send", "bytes": 1, "times": 1},
+            {"call": "WSPSend", "after": 1, "action": "reset"}])
+    client, server = tcp_pair()
+    assert ws2.send(client, b"abc") == 1       # both rules count it; the first acts
+    assert ws2.recv(server, 10) == b"a"
+    with pytest.raises(WSAError) as failed:
+        ws2.send(client, b"bc")                # the reset rule's second match
+    assert failed.value.winerror == W.WSAECONNRESET
+    with pytest.raises(WSAError) as peer:
+        ws2.recv(server, 10)
+    assert peer.value.winerror == W.WSAECONNRESET
+
+
 PATTERN = """
 from wsemu import ws2
 from tests.helpers import tcp_pair

@@ -84,8 +84,7 @@ class Rule:
         return self.address is not None or self.port is not None
 
     def fires(self, rng: random.Random) -> bool:
-        """Count one matching call; does the rule inject this time?"""
-        self.seen += 1
+        """Does the rule inject at the matching call it has just counted in ``seen``?"""
         if self.seen <= self.after or (self.times is not None and self.injected >= self.times):
             return False
         if self.probability < 1 and not (self.probability > 0 and rng.random() < self.probability):

@@ -7,11 +7,12 @@ its first WSAStartup; unset: no rules). Its format is ``wsemu.lsp.fault_rules``'
 A bad file makes the provider fail to start: socket() gives WSAEPROVIDERFAILEDINIT and the
 error's text names the file and the rule.
 
-Rules are tried in order for each call; the first that fires acts and the later ones do not
-see the call. A rule counts the calls it matches (name, and peer address/port when given: the
-target of WSPConnect/WSPSendTo, else the socket's connected peer) for ``after`` and ``times``;
-``probability`` draws from ``random.Random(seed)``, one draw per counted match, so the same
-program with the same rules and seed is faulted at the same calls.
+Every rule counts each call it matches (name, and peer address/port when given: the target of
+WSPConnect/WSPSendTo, else the socket's connected peer), so ``after: 2`` means its third match
+whatever the other rules do; the rules are tried in order and the first that fires acts (one
+action per call; the later rules only count the call). ``times`` caps a rule's injections;
+``probability`` draws from ``random.Random(seed)`` each time a rule is tried past ``after`` and
+``times``, so the same program with the same rules and seed is faulted at the same calls.
 
 Actions:
 * ``error`` — the call fails with the code without reaching the layer below;
@@ -92,11 +93,14 @@ class FaultsProvider(LayeredProvider):
         if not candidates:
             return None
         peer = self._peer(call, sock, args) if any(r.needs_peer for r in candidates) else None
+        chosen = None
         with self._decide_lock:
             for rule in candidates:
-                if rule.matches_peer(peer) and rule.fires(self.rng):
-                    return rule
-        return None
+                if rule.matches_peer(peer):
+                    rule.seen += 1
+                    if chosen is None and rule.fires(self.rng):
+                        chosen = rule
+        return chosen
 
     def _peer(self, call: str, sock: LayeredSocket | None, args: tuple) -> tuple | None:
         """(host, port, ...) the call goes to: its target argument, else the socket's peer."""
