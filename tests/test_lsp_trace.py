@@ -114,7 +114,7 @@ def test_each_call_is_one_line_in_order_with_handles_addresses_counts_and_errors
         assert set(line) == FIELDS
         assert began <= line["time"] <= time.time()
         assert (line["pid"], line["thread"]) == (os.getpid(), threading.get_native_id())
-        assert line["layer"] == {"protocol": "MSAFD Tcpip [TCP/IP]", "catalog_id": chain}
+        assert line["layer"] == {"protocol": "trace over [MSAFD Tcpip [TCP/IP]]", "catalog_id": chain}
         assert isinstance(line["duration_us"], int) and line["duration_us"] >= 0
     socket_, bind, listen, name, _, connect, accept, send, recv, isconn, _, refuse = lines[:12]
     assert socket_["args"][:3] == [W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP]
@@ -201,7 +201,7 @@ def test_wsemu_run_traces_a_child_program_and_leaves_the_user_catalog_alone(isol
     lines = _lines(trace_file)
     assert [line["call"] for line in lines] == ["WSPSocket", "WSPConnect"]   # no closesocket: WSACleanup
     assert lines[1]["args"][0] == f"127.0.0.1:{dead_port}" and lines[1]["error"] == W.WSAECONNREFUSED
-    assert lines[1]["layer"]["protocol"] == "MSAFD Tcpip [TCP/IP]"
+    assert lines[1]["layer"]["protocol"] == "wsemu run --trace over [MSAFD Tcpip [TCP/IP]]"
     assert len({line["pid"] for line in lines}) == 1 and lines[0]["pid"] != os.getpid()
 
 

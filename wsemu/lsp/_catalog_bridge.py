@@ -32,7 +32,8 @@ def install_layered(cat: catalog.Catalog, name: str, path: str, over: list[int])
         rest = target.ProtocolChain.ChainEntries[1:target.ProtocolChain.ChainLen]
         chains.append(catalog.CatalogEntry(target.copy(
             ProviderId=uuid.uuid4(), dwCatalogEntryId=cat.next_id,
-            ProtocolChain=WSAPROTOCOLCHAIN(len(rest) + 2, [layered.dwCatalogEntryId, target_id] + rest)), path))
+            ProtocolChain=WSAPROTOCOLCHAIN(len(rest) + 2, [layered.dwCatalogEntryId, target_id] + rest),
+            szProtocol=f"{name} over [{target.szProtocol}]"[:W.WSAPROTOCOL_LEN]), path))
         cat.next_id += 1
     cat.entries[:0] = chains
     cat.entries.append(layered_entry)
