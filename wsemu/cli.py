@@ -202,6 +202,8 @@ def _run(args: argparse.Namespace) -> int:
     from wsemu.broker.client import client
     client().request(protocol.Ping())          # the broker is up (started if need be), or WSAError
     env = run_environment(os.environ)
+    from wsemu.lsp import session
+    env.update(session.environment(args.trace, args.faults))
     client().close()
     # exec: the program is this process — same pid, its exit status is ours, signals reach it
     # directly. Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across
@@ -269,11 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run", help="run a program with wsemu in place (socket.share/fromshare for Python)",
-        usage="%(prog)s -- CMD [ARG...]",
+        usage="%(prog)s [--trace FILE] [--faults RULES] -- CMD [ARG...]",
         description="Run CMD with wsemu in place: the broker running, socket.share and "
                     "socket.fromshare available to every Python program it starts (through a "
                     "sitecustomize that chains to any other), the environment for the C face. "
                     "CMD replaces wsemu (exec): same pid, its exit status, its signals.")
+    run.add_argument("--trace", metavar="FILE",
+                     help="trace every Winsock SPI call of the program, one JSON line each, to FILE")
+    run.add_argument("--faults", metavar="RULES",
+                     help="inject the faults the JSON rule file RULES describes")
     run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="CMD [ARG...]")
     run.set_defaults(func=_run, run_parser=run)
     return parser
