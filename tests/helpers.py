@@ -187,3 +187,17 @@ def send_queue_idle(timeout: float = 10.0) -> bool:
     closesocket, so fd accounting must wait for it rather than race it."""
     from wsemu.spi.sendqueue import queue
     return wait_for(lambda: queue.thread is None and not queue.by_fd, timeout)
+
+
+TCP4_ENTRY = 1001          # MSAFD Tcpip [TCP/IP]: the first entry of the default catalog
+
+
+def install_layer(name: str, path: str, over: list[int], ifs: bool = False) -> list:
+    """Install LSP ``name`` (provider ``path``) over catalog entries ``over`` in the catalog
+    of WSEMU_CONFIG_DIR, the Windows way (wsemu.spi.wsc.install_lsp): its chain entries'
+    WSAPROTOCOL_INFOWs, one per target, in the order of ``over``."""
+    from wsemu.spi import wsc
+    dummy = wsc.install_lsp(name, path, over, ifs=ifs).dwCatalogEntryId
+    chains = {i.ProtocolChain.ChainEntries[1]: i for i in wsc.WSCEnumProtocols()
+              if i.ProtocolChain.ChainLen > 1 and i.ProtocolChain.ChainEntries[0] == dummy}
+    return [chains[target] for target in over]

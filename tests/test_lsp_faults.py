@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.helpers import tcp_pair
-from tests.test_lsp_trace import TCP4, install, isolated_catalog  # noqa: F401  (a fixture)
+from tests.test_lsp_trace import TCP4, install
 from wsemu import ws2
 from wsemu.errors import WSAError
 
@@ -23,10 +23,10 @@ FAULTS_PATH = "python:wsemu.lsp.faults:FaultsProvider"
 
 
 @pytest.fixture
-def faults(isolated_catalog, monkeypatch):
+def faults(config_dir, monkeypatch):
     """faults(rules, seed=0): the faults LSP over TCP/IPv4 with these rules, WSAStartup'd."""
     def start(rules: list[dict], seed: int = 0) -> None:
-        path = isolated_catalog / "rules.json"
+        path = config_dir / "rules.json"
         path.write_text(json.dumps({"seed": seed, "rules": rules}))
         monkeypatch.setenv("WSEMU_FAULTS_FILE", str(path))
         install("faults", FAULTS_PATH, [TCP4])
@@ -127,11 +127,11 @@ print(pattern)
 """
 
 
-def test_a_seeded_probability_injects_at_the_same_calls_in_every_run(isolated_catalog):
+def test_a_seeded_probability_injects_at_the_same_calls_in_every_run(config_dir):
     install("faults", FAULTS_PATH, [TCP4])
 
     def pattern(seed: int) -> str:
-        rules = isolated_catalog / f"rules-{seed}.json"
+        rules = config_dir / f"rules-{seed}.json"
         rules.write_text(json.dumps({"seed": seed, "rules": [
             {"call": "WSPSend", "probability": 0.5, "action": "error", "error": "WSAENOBUFS"}]}))
         done = subprocess.run([sys.executable, "-c", PATTERN], capture_output=True, text=True, timeout=60,
@@ -154,8 +154,8 @@ def test_a_seeded_probability_injects_at_the_same_calls_in_every_run(isolated_ca
     ({"seed": "x", "rules": []}, "seed must be an integer"),
     ("{not json", "not JSON"),
 ])
-def test_a_bad_rule_file_fails_socket_creation_naming_the_file(isolated_catalog, monkeypatch, document, complaint):
-    path = isolated_catalog / "bad-rules.json"
+def test_a_bad_rule_file_fails_socket_creation_naming_the_file(config_dir, monkeypatch, document, complaint):
+    path = config_dir / "bad-rules.json"
     path.write_text(document if isinstance(document, str) else json.dumps(document))
     monkeypatch.setenv("WSEMU_FAULTS_FILE", str(path))
     install("faults", FAULTS_PATH, [TCP4])
@@ -166,8 +166,8 @@ def test_a_bad_rule_file_fails_socket_creation_naming_the_file(isolated_catalog,
     assert str(path) in failed.value.strerror and complaint in failed.value.strerror
 
 
-def test_wsemu_run_faults_applies_the_rules_to_the_child_only(isolated_catalog):
-    rules = isolated_catalog / "run-rules.json"
+def test_wsemu_run_faults_applies_the_rules_to_the_child_only(config_dir):
+    rules = config_dir / "run-rules.json"
     rules.write_text(json.dumps({"rules": [{"call": "WSPConnect", "action": "error", "error": "WSAETIMEDOUT"}]}))
     program = ("from wsemu import ws2\nws2.WSAStartup(0x0202)\ns = ws2.socket(2, 1, 6)\n"
                "try:\n    ws2.connect(s, ('127.0.0.1', 9))\nexcept OSError as e:\n    print(e.winerror)\n")

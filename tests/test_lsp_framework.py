@@ -13,25 +13,20 @@ import os
 import pytest
 
 from tests import lsp_hops
+from tests.helpers import TCP4_ENTRY, install_layer
 from wsemu import catalog, msgqueue, ws2
 from wsemu.spi import wsc
 from wsemu.errors import WSAError
 
 W = ws2
 pytestmark = pytest.mark.timeout(60)
-TCP4 = catalog.FIRST_CATALOG_ID          # MSAFD Tcpip [TCP/IP] in the default catalog
+TCP4 = TCP4_ENTRY
 NON_IFS_FIRST = 1 << 40                  # wsemu.spi.upcalls.HandleTable.FIRST_NON_IFS
-
-
-def _chains_of(dummy_id: int) -> list[W.WSAPROTOCOL_INFOW]:
-    return [i for i in wsc.WSCEnumProtocols() if i.ProtocolChain.ChainLen > 1
-            and i.ProtocolChain.ChainEntries[0] == dummy_id]
 
 
 def _install(name: str, cls: str, over: list[int], ifs: bool = False) -> W.WSAPROTOCOL_INFOW:
     """Install test layer ``cls``; its chain entry over ``over[0]``."""
-    dummy = wsc.install_lsp(name, f"python:tests.lsp_hops:{cls}", over, ifs=ifs)
-    return next(c for c in _chains_of(dummy.dwCatalogEntryId) if c.ProtocolChain.ChainEntries[1] == over[0])
+    return install_layer(name, f"python:tests.lsp_hops:{cls}", over, ifs)[0]
 
 
 @pytest.fixture

@@ -15,49 +15,26 @@ import time
 
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import TCP4_ENTRY, install_layer, wait_for
 from wsemu import catalog, ws2
 from wsemu.errors import WSAError
-from wsemu.lsp._catalog_bridge import install_layered
 
 W = ws2
 pytestmark = pytest.mark.timeout(120)
-TCP4 = catalog.FIRST_CATALOG_ID          # MSAFD Tcpip [TCP/IP] in the default catalog
+TCP4 = TCP4_ENTRY
 TRACE_PATH = "python:wsemu.lsp.trace:TraceProvider"
 FIELDS = {"time", "pid", "thread", "layer", "call", "socket", "args", "result", "error", "duration_us"}
 
 
 def install(name: str, path: str, over: list[int]) -> list[int]:
-    """Install LSP ``name`` over the catalog entries ``over`` in the catalog of
-    WSEMU_CONFIG_DIR; its chain entries' IDs (one per target, in order).
-    Merging the layered catalog: the body becomes wsc.install_lsp(name, path, over) and the
-    chains are read back with wsc.WSCEnumProtocols()."""
-    store = catalog.CatalogStore()
-    cat = store.load()
-    layered = install_layered(cat, name, path, over)
-    store.save(cat)
-    chains = {e.info.ProtocolChain.ChainEntries[1]: e.id for e in cat.entries
-              if e.chain_len > W.BASE_PROTOCOL and e.info.ProtocolChain.ChainEntries[0] == layered.id}
-    return [chains[target] for target in over]
+    """The chain entry IDs of LSP ``name`` installed over ``over``."""
+    return [info.dwCatalogEntryId for info in install_layer(name, path, over)]
 
 
 @pytest.fixture
-def isolated_catalog(tmp_path, monkeypatch):
-    """An empty config directory of the test's own; everything WSACleanup'd before and after
-    (a process reads its catalog at its first WSAStartup)."""
-    while ws2._proc.startups:
-        ws2.WSACleanup()
-    monkeypatch.setenv("WSEMU_CONFIG_DIR", str(tmp_path / "config"))
-    yield tmp_path
-    while ws2._proc.startups:
-        ws2.WSACleanup()
-    catalog.reload()
-
-
-@pytest.fixture
-def traced(isolated_catalog, monkeypatch):
+def traced(config_dir, monkeypatch):
     """The trace LSP over TCP/IPv4, WSAStartup'd: (trace file, its chain entry's ID)."""
-    trace_file = isolated_catalog / "trace.jsonl"
+    trace_file = config_dir / "trace.jsonl"
     monkeypatch.setenv("WSEMU_TRACE_FILE", str(trace_file))
     [chain] = install("trace", TRACE_PATH, [TCP4])
     ws2.WSAStartup(0x0202)
@@ -178,11 +155,11 @@ def test_processes_sharing_one_file_write_whole_lines(traced):
     assert {line["pid"] for line in lines} == pids
 
 
-def test_wsemu_run_traces_a_child_program_and_leaves_the_user_catalog_alone(isolated_catalog):
+def test_wsemu_run_traces_a_child_program_and_leaves_the_user_catalog_alone(config_dir):
     user_store = catalog.CatalogStore()
     user_store.save(catalog.Catalog.default())
     saved = user_store.path.read_bytes()
-    trace_file = isolated_catalog / "run-trace.jsonl"
+    trace_file = config_dir / "run-trace.jsonl"
     program = ("import os\nfrom wsemu import ws2\nprint(os.environ['WSEMU_CONFIG_DIR'])\n"
                "ws2.WSAStartup(0x0202)\ns = ws2.socket(2, 1, 6)\n"
                "try:\n    ws2.connect(s, ('127.0.0.1', int(os.environ['DEAD_PORT'])))\n"
@@ -205,8 +182,8 @@ def test_wsemu_run_traces_a_child_program_and_leaves_the_user_catalog_alone(isol
     assert len({line["pid"] for line in lines}) == 1 and lines[0]["pid"] != os.getpid()
 
 
-def test_a_trace_file_that_cannot_be_opened_fails_provider_startup(isolated_catalog, monkeypatch):
-    monkeypatch.setenv("WSEMU_TRACE_FILE", str(isolated_catalog / "no-such-dir" / "trace.jsonl"))
+def test_a_trace_file_that_cannot_be_opened_fails_provider_startup(config_dir, monkeypatch):
+    monkeypatch.setenv("WSEMU_TRACE_FILE", str(config_dir / "no-such-dir" / "trace.jsonl"))
     install("trace", TRACE_PATH, [TCP4])
     ws2.WSAStartup(0x0202)
     with pytest.raises(WSAError) as failed:

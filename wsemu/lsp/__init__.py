@@ -8,4 +8,3 @@ Both are ``wsemu.spi.layered.LayeredProvider`` subclasses that only override ``i
 the pattern for writing an LSP of one's own. ``wsemu.lsp.session`` installs them in a
 temporary catalog for ``wsemu run --trace/--faults``.
 """
-from wsemu.lsp import _catalog_bridge  # noqa: F401  (until the layered catalog is merged)

@@ -18,7 +18,6 @@ from wsemu import abi as W
 from wsemu import catalog
 from wsemu.errors import WSAError
 from wsemu.lsp import fault_rules
-from wsemu.lsp._catalog_bridge import install_layered
 from wsemu.lsp.faults import FAULTS_FILE_VARIABLE
 from wsemu.lsp.trace import TRACE_FILE_VARIABLE
 
@@ -43,10 +42,10 @@ def environment(trace_file: str | None, faults_file: str | None) -> dict[str, st
             fault_rules.load(faults_file)
         except fault_rules.RuleError as exc:
             raise WSAError(W.WSAEPROVIDERFAILEDINIT, f"faults LSP: {exc}") from None
-        over = _chains(layered, install_layered(layered, FAULTS_NAME, FAULTS_PATH, over))
+        over = _chains(layered, layered.install_layered(FAULTS_NAME, FAULTS_PATH, over))
         env[FAULTS_FILE_VARIABLE] = os.path.abspath(faults_file)
     if trace_file:
-        install_layered(layered, TRACE_NAME, TRACE_PATH, over)
+        layered.install_layered(TRACE_NAME, TRACE_PATH, over)
         env[TRACE_FILE_VARIABLE] = os.path.abspath(trace_file)
     directory = tempfile.mkdtemp(prefix="wsemu-run-")
     catalog.CatalogStore(pathlib.Path(directory)).save(layered)
