@@ -128,7 +128,15 @@ int32_t wsemu_spi_call_startup(LPWSPSTARTUP startup, uint16_t wVersionRequested,
 /* CDEF-END */
 
 /* ---- the functions (libwsemu exports the wsemu_ names) ---- */
+/* WSPStartup is the base provider's (libwsemu's), for programs that drive it as ws2_32
+ * would; a provider's own source exports WSPStartup itself, so it defines WSEMU_PROVIDER
+ * before including this header (the name is then its own, checked against the prototype). */
+#ifdef WSEMU_PROVIDER
+int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData, LPWSAPROTOCOL_INFOW lpProtocolInfo,
+                      WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable);
+#else
 #define WSPStartup wsemu_WSPStartup
+#endif
 #define WPUCloseEvent wsemu_WPUCloseEvent
 #define WPUCloseSocketHandle wsemu_WPUCloseSocketHandle
 #define WPUCreateEvent wsemu_WPUCreateEvent
