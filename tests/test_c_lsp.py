@@ -313,7 +313,7 @@ def test_python_winsock_sockets_land_on_the_chain_and_are_counted(lsp, isolated)
         client = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
         ws2.connect(client, ws2.getsockname(listener))
         server, _ = ws2.accept(listener)
-        info = W.WSAPROTOCOL_INFOW.from_bytes(ws2.getsockopt(client, W.SOL_SOCKET, W.SO_PROTOCOL_INFOW))
+        info = ws2.getsockopt(client, W.SOL_SOCKET, W.SO_PROTOCOL_INFOW)
         assert info.dwCatalogEntryId == chain.dwCatalogEntryId
         assert ws2.send(client, b"x" * 3000) == 3000
         got = b""
