@@ -241,6 +241,17 @@ def test_an_lsp_whose_next_layer_is_missing_fails_to_start(lsp, isolated):
     assert caught.value.winerror == W.WSAEPROVIDERFAILEDINIT
 
 
+def test_a_python_provider_below_that_does_not_load_fails_the_lsp_start(lsp, isolated):
+    """wsemu_WSPStartupProvider on a "python:<module>" entry whose module is not there."""
+    store = catalog.CatalogStore()
+    current = store.load()
+    current.by_id(TCP4).path = "python:wsemu.no_such_provider"
+    store.save(current)
+    with pytest.raises(WSAError) as caught:
+        cprovider.start(str(lsp), 0x0202, install(lsp), None)
+    assert caught.value.winerror == W.WSAEPROVIDERFAILEDINIT
+
+
 def test_the_lsp_refuses_versions_below_2_2(lsp, isolated):
     chain = install(lsp)
     with pytest.raises(WSAError) as caught:

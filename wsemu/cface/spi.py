@@ -15,7 +15,7 @@ import functools
 import importlib
 
 from wsemu import abi as W
-from wsemu import catalog, sockaddr
+from wsemu import sockaddr
 from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, _name_out, fd_set_in, fd_set_out, ffi, lib
 from wsemu.cface.spi_boundary import (FALSE, NULL, buffers_in, bytes_in, code_call, guid_in, handle_in,
                                       info_in, info_out, name_in, optional, required, spi_call, spi_guard,
