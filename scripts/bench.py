@@ -465,6 +465,88 @@ def measure_c(builds: dict[str, str], mode: str, amount: int, rounds: int) -> di
     return results
 
 
+# --------------------------------------------------------------------------------------
+# A C layered provider in the path (native/examples/lsp-counter over TCP/IPv4)
+# --------------------------------------------------------------------------------------
+LSP_COUNTER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "native", "examples",
+                           "lsp-counter", "lsp_counter.c")
+
+
+def _lsp_catalog(directory: str) -> str:
+    """A catalog directory with lsp-counter (built there) first over TCP/IPv4, installed as
+    Microsoft's installer does: a hidden layered entry and a chain [layered ID, TCP/IPv4 ID]
+    under GUIDs of their own. (Written with CatalogStore until Catalog.install_layered.)"""
+    import pathlib
+    import subprocess
+    import uuid
+    from wsemu import abi as W
+    from wsemu import catalog
+    os.makedirs(directory)
+    config = [sys.executable, "-m", "wsemu.cli", "config"]
+    cflags = subprocess.run(config + ["--cflags"], check=True, capture_output=True, text=True).stdout.split()
+    libs = subprocess.run(config + ["--libs"], check=True, capture_output=True, text=True).stdout.split()
+    library = os.path.join(directory, "liblspcounter.so")
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", *cflags, LSP_COUNTER, *libs, "-o", library], check=True)
+    store = catalog.CatalogStore(pathlib.Path(directory) / "config")
+    current = store.load()
+    tcp4 = current.by_id(catalog.FIRST_CATALOG_ID).info
+    layered_id, chain_id = current.next_id, current.next_id + 1
+    layered = tcp4.copy(ProviderId=uuid.uuid4(), dwCatalogEntryId=layered_id,
+                        ProtocolChain=W.WSAPROTOCOLCHAIN(W.LAYERED_PROTOCOL, []),
+                        dwProviderFlags=tcp4.dwProviderFlags | W.PFL_HIDDEN, szProtocol="lsp-counter")
+    chain = tcp4.copy(ProviderId=uuid.uuid4(), dwCatalogEntryId=chain_id,
+                      ProtocolChain=W.WSAPROTOCOLCHAIN(2, [layered_id, tcp4.dwCatalogEntryId]),
+                      dwServiceFlags1=tcp4.dwServiceFlags1 & ~W.XP1_IFS_HANDLES, szProtocol="lsp-counter over TCP")
+    current.entries[:0] = [catalog.CatalogEntry(chain, library)]
+    current.entries.append(catalog.CatalogEntry(layered, library))
+    current.next_id = chain_id + 1
+    store.save(current)
+    return str(store.directory)
+
+
+def _lsp_round(config_dir: str, count: int) -> float:
+    """µs per 1-byte round trip through ws2, with the catalog in ``config_dir`` (read at
+    WSAStartup), against a plain-socket echo peer."""
+    from wsemu import ws2
+    os.environ["WSEMU_CONFIG_DIR"] = config_dir
+    s, peer = _ws2_connected(_echo_peer)
+    send, recv = ws2.send, ws2.recv
+    start = time.perf_counter()
+    for _ in range(count):
+        send(s, b"x")
+        recv(s, 1)
+    elapsed = time.perf_counter() - start
+    ws2.closesocket(s)
+    ws2.WSACleanup()
+    peer.join()
+    return elapsed / count * 1e6
+
+
+def measure_c_lsp(count: int, rounds: int) -> dict[str, float]:
+    """1-byte ping-pong through ws2 with lsp-counter layered over TCP/IPv4 and without it,
+    rounds interleaved in one run: the median µs per round trip of each, and the LSP's
+    overhead per call (a round trip is two calls, send and recv). Needs ws2 to start C
+    providers (wsemu.spi.loader)."""
+    import tempfile
+    saved = os.environ.get("WSEMU_CONFIG_DIR")
+    results: dict[str, list[float]] = {"none": [], "lsp": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            dirs = {"none": os.path.join(tmp, "plain"), "lsp": _lsp_catalog(os.path.join(tmp, "lsp"))}
+            for i in range(rounds):
+                for kind in ("none", "lsp") if i % 2 == 0 else ("lsp", "none"):
+                    print(f"  C LSP    round {i + 1}/{rounds} {kind:5} ...", end="", flush=True)
+                    results[kind].append(_lsp_round(dirs[kind], count))
+                    print(f" {results[kind][-1]:.1f} us/RTT", flush=True)
+    finally:
+        if saved is None:
+            os.environ.pop("WSEMU_CONFIG_DIR", None)
+        else:
+            os.environ["WSEMU_CONFIG_DIR"] = saved
+    none, lsp = statistics.median(results["none"]), statistics.median(results["lsp"])
+    return {"none_us": none, "lsp_us": lsp, "per_call_overhead_us": (lsp - none) / 2}
+
+
 def _p99(values: list[float]) -> float:
     return sorted(values)[int(len(values) * 0.99)]
 

@@ -8,6 +8,10 @@
  * WSPStartup takes the upcall table by value, as on Windows; the provider keeps a copy and
  * calls through it (the most recent table wins). wsemu_upcall_table() returns a table of
  * libwsemu's own WPU functions, the ones ws2_32 would hand a provider.
+ *
+ * A layered provider (LSP) written in C is a shared object exporting WSPStartup; it starts
+ * the layer below it with wsemu_WSPStartupProvider() (below), which also reaches providers
+ * written in Python. native/examples/lsp-counter is one.
  */
 #ifndef WSEMU_WS2SPI_H
 #define WSEMU_WS2SPI_H
@@ -108,12 +112,31 @@ typedef BOOL (WSPAPI *LPWPUSETEVENT)(WSAEVENT hEvent, LPINT lpErrno);
 typedef int (WSPAPI *LPWPUOPENCURRENTTHREAD)(LPWSATHREADID lpThreadId, LPINT lpErrno);
 typedef int (WSPAPI *LPWPUCLOSETHREAD)(LPWSATHREADID lpThreadId, LPINT lpErrno);
 
-typedef int (WSPAPI *LPWSPSTARTUP)(WORD wVersionRequested, LPWSPDATA lpWSPData,
-                                   LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
-                                   LPWSPPROC_TABLE lpProcTable);
+/* CDEF-BEGIN */
+/* A provider's WSPStartup, as dlsym finds it (WSPAPI is empty on Linux). */
+typedef int32_t (*LPWSPSTARTUP)(uint16_t wVersionRequested, WSPDATA *lpWSPData,
+                                WSAPROTOCOL_INFOW *lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
+                                WSPPROC_TABLE *lpProcTable);
+/* What wsemu.spi.cprovider needs in C: libwsemu's upcall table; dlopen + dlsym of a
+ * provider's WSPStartup (NULL: the reason, NUL-terminated, in why); and the call itself,
+ * which passes the upcall table by value as the provider expects. */
+WSPUPCALLTABLE wsemu_upcall_table(void);
+LPWSPSTARTUP wsemu_spi_open_provider(const char *path, char *why, uint32_t why_len);
+int32_t wsemu_spi_call_startup(LPWSPSTARTUP startup, uint16_t wVersionRequested, WSPDATA *lpWSPData,
+                               WSAPROTOCOL_INFOW *lpProtocolInfo, const WSPUPCALLTABLE *lpUpcallTable,
+                               WSPPROC_TABLE *lpProcTable);
+/* CDEF-END */
 
 /* ---- the functions (libwsemu exports the wsemu_ names) ---- */
+/* WSPStartup is the base provider's (libwsemu's), for programs that drive it as ws2_32
+ * would; a provider's own source exports WSPStartup itself, so it defines WSEMU_PROVIDER
+ * before including this header (the name is then its own, checked against the prototype). */
+#ifdef WSEMU_PROVIDER
+int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData, LPWSAPROTOCOL_INFOW lpProtocolInfo,
+                      WSPUPCALLTABLE UpcallTable, LPWSPPROC_TABLE lpProcTable);
+#else
 #define WSPStartup wsemu_WSPStartup
+#endif
 #define WPUCloseEvent wsemu_WPUCloseEvent
 #define WPUCloseSocketHandle wsemu_WPUCloseSocketHandle
 #define WPUCreateEvent wsemu_WPUCreateEvent
@@ -140,14 +163,34 @@ typedef int (WSPAPI *LPWSPSTARTUP)(WORD wVersionRequested, LPWSPDATA lpWSPData,
  * *lpWSPData and all 30 entries of *lpProcTable; returns 0 or the error code. */
 int32_t wsemu_WSPStartup(WORD wVersionRequested, WSPDATA *lpWSPData, WSAPROTOCOL_INFOW *lpProtocolInfo,
                          WSPUPCALLTABLE UpcallTable, WSPPROC_TABLE *lpProcTable);
-/* libwsemu's own upcalls as a table, for WSPStartup (what ws2_32 would pass). */
-WSPUPCALLTABLE wsemu_upcall_table(void);
 int32_t wsemu_WPUFDIsSet(SOCKET s, WS_fd_set *fdset);
+
+/* wsemu extension, for layered providers: start the provider of catalog entry GUID
+ * lpProviderId, whatever it is, as an LSP's WSPStartup must start the layer below it.
+ * On Windows the LSP calls WSCGetProviderPath, LoadLibrary and GetProcAddress("WSPStartup");
+ * here the layer below may be a Python provider (path "python:<module>", such as the base
+ * provider's "python:wsemu.spi.base"), which a C LSP cannot load itself. A shared-object path
+ * is dlopen'ed and its WSPStartup called as is; a Python provider's WSPStartup is called and
+ * *lpProcTable filled with C entries over its Python table. The arguments after the GUID are
+ * WSPStartup's, passed on unchanged (the upcall table too: layers do not interpose upcalls).
+ * Returns 0, or SOCKET_ERROR with *lpErrno: WSAEINVAL for an unknown GUID,
+ * WSAEPROVIDERFAILEDINIT when the provider cannot be loaded, WSAEFAULT for a NULL pointer, or
+ * the provider's own WSPStartup error. Like LoadLibrary+WSPStartup, it does not check the
+ * returned version or table: the LSP does (reference/spi.md §4.1). */
+int32_t WSPAPI wsemu_WSPStartupProvider(const GUID *lpProviderId, WORD wVersionRequested, LPWSPDATA lpWSPData,
+                                        LPWSAPROTOCOL_INFOW lpProtocolInfo, WSPUPCALLTABLE UpcallTable,
+                                        LPWSPPROC_TABLE lpProcTable, LPINT lpErrno);
 
 /* EMBEDDED-BEGIN: implemented in Python (wsemu/cface/spi.py, wpu.py, wsc.py). The
  * wsemu_spi_WSP* functions are the base provider's entries WSPStartup's table points to. */
 int32_t wsemu_spi_startup(WORD wVersionRequested, WSPDATA *lpWSPData, WSAPROTOCOL_INFOW *lpProtocolInfo,
                           const WSPUPCALLTABLE *lpUpcallTable, WSPPROC_TABLE *lpProcTable);
+int32_t wsemu_spi_start_provider(const GUID *lpProviderId, uint16_t wVersionRequested, WSPDATA *lpWSPData,
+                                 WSAPROTOCOL_INFOW *lpProtocolInfo, const WSPUPCALLTABLE *lpUpcallTable,
+                                 WSPPROC_TABLE *lpProcTable, int32_t *lpErrno);
+/* No effect: the first call of an embedded function starts libwsemu's Python side, and a
+ * Python process that loads libwsemu (wsemu.spi.cprovider) makes this one. */
+int32_t wsemu_spi_ready(void);
 SOCKET wsemu_spi_WSPAccept(SOCKET s, struct WS_sockaddr *addr, int32_t *addrlen, LPCONDITIONPROC lpfnCondition,
                            DWORD_PTR dwCallbackData, int32_t *lpErrno);
 int32_t wsemu_spi_WSPAddressToString(struct WS_sockaddr *lpsaAddress, uint32_t dwAddressLength,

@@ -1,29 +1,38 @@
-"""WSPStartup from C, and the base provider's 30 entries its WSPPROC_TABLE points to.
+"""The SPI's C tables over Python providers: libwsemu's WSPStartup (the base provider), and
+wsemu_WSPStartupProvider, which starts any catalog entry's provider for a C layered provider.
 
-Each ``wsemu_spi_WSP*`` function takes the Windows arguments (WSABUF arrays, SOCKADDRs,
-counted fd_sets, WSAPROTOCOL_INFOW, lpErrno last), calls the same entry of the base
-provider's Python proc table (``wsemu.spi.base``), and writes the results back in the
-Windows layouts; errors go to ``*lpErrno`` (spi_boundary). Overlapped arguments are handed on
-as given: the provider answers WSAEOPNOTSUPP until overlapped I/O exists.
+Each entry below takes a Python proc table and the Windows arguments (WSABUF arrays,
+SOCKADDRs, counted fd_sets, WSAPROTOCOL_INFOW, lpErrno last), calls the same entry of that
+table, and writes the results back in the Windows layouts; errors go to ``*lpErrno``
+(spi_boundary). The base provider's table is reached through libwsemu's fixed
+``wsemu_spi_WSP*`` functions; any other Python provider's through C callbacks made for its
+table (``c_table``). Overlapped arguments are handed on as given: the provider answers
+WSAEOPNOTSUPP until overlapped I/O exists.
 """
 from __future__ import annotations
 
+import functools
+import importlib
+
 from wsemu import abi as W
+from wsemu import sockaddr
 from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, _name_out, fd_set_in, fd_set_out, ffi, lib
-from wsemu.cface.spi_boundary import (FALSE, NULL, buffers_in, bytes_in, code_call, handle_in,
-                                      info_in, info_out, name_in, optional, required, spi_call,
+from wsemu.cface.spi_boundary import (FALSE, NULL, buffers_in, bytes_in, code_call, guid_in, handle_in,
+                                      info_in, info_out, name_in, optional, required, spi_call, spi_guard,
                                       wide_in, wide_out)
 from wsemu.cface.wpu import CUpcallTable
 from wsemu.errors import WSAError
 from wsemu.spi import base as _base
-from wsemu.spi.table import PROC_NAMES, WSPPROC_TABLE
+from wsemu.spi.sockopts import GetResult
+from wsemu.spi.table import PROC_NAMES, WSPDATA, WSPPROC_TABLE
 from wsemu.spi.wselect import FdSet
 
 _ffi = ffi()
 
 
 class _Started:
-    """The proc table of the last successful WSPStartup (the entries call through it)."""
+    """The proc table of the base provider's last successful WSPStartup from C (libwsemu's
+    fixed entries call through it)."""
     table: WSPPROC_TABLE | None = None
 
 
@@ -33,39 +42,118 @@ def _table() -> WSPPROC_TABLE:
     return _Started.table
 
 
+# The 30 entries, by WSPPROC_TABLE name: (function of (table, *C arguments), failure value).
+_ENTRIES: dict[str, tuple] = {}
+
+
+def _entry(failure: object):
+    def register(func):
+        _ENTRIES[func.__name__] = (func, failure)
+        return func
+    return register
+
+
 # ---------------------------------------------------------------------------------------
-# WSPStartup
+# WSPStartup and wsemu_WSPStartupProvider
 # ---------------------------------------------------------------------------------------
+def _data_out(lpWSPData, data: WSPDATA) -> None:
+    lpWSPData.wVersion, lpWSPData.wHighVersion = data.wVersion, data.wHighVersion
+    wide_out(lpWSPData.szDescription, W.WSPDESCRIPTION_LEN + 1, data.szDescription)
+
+
 @code_call("wsemu_spi_startup")
 def WSPStartup(wVersionRequested: int, lpWSPData, lpProtocolInfo, lpUpcallTable, lpProcTable) -> None:
     """Version negotiation is the provider's (2.2 only: reference/spi.md §1.1)."""
     required(lpWSPData)
     required(lpProcTable)
     data, table = _base.WSPStartup(wVersionRequested, info_in(lpProtocolInfo), CUpcallTable(lpUpcallTable))
-    lpWSPData.wVersion, lpWSPData.wHighVersion = data.wVersion, data.wHighVersion
-    wide_out(lpWSPData.szDescription, W.WSPDESCRIPTION_LEN + 1, data.szDescription)
+    _data_out(lpWSPData, data)
     _Started.table = table
-    for field, entry in _entries().items():
+    for field, entry in _base_entries().items():
         setattr(lpProcTable, field, entry)
 
 
-def _entries() -> dict:
-    """lpWSP* field → this module's entry, as the field's own C type (cffi tells ``int``
+def _base_entries() -> dict:
+    """lpWSP* field → libwsemu's fixed entry, as the field's own C type (cffi tells ``int``
     from ``int32_t``; the C ABI does not)."""
     fields = dict(_ffi.typeof("WSPPROC_TABLE").fields)
     return {"lp" + name: _ffi.cast(fields["lp" + name].type, _ffi.addressof(lib(), "wsemu_spi_" + name))
             for name in PROC_NAMES}
 
 
+@spi_call("wsemu_spi_start_provider", SOCKET_ERROR)
+def WSPStartupProvider(lpProviderId, wVersionRequested: int, lpWSPData, lpProtocolInfo, lpUpcallTable,
+                       lpProcTable, lpErrno) -> int:
+    """The provider of GUID ``lpProviderId`` (the transport catalog's path, as
+    WSCGetProviderPath reads it), started for a C layered provider: a shared object through
+    its own WSPStartup, a Python provider with C entries over its table (``c_table``)."""
+    from wsemu.cface.wsc import provider_path
+    from wsemu.spi import cprovider
+    path = provider_path(guid_in(lpProviderId))
+    required(lpWSPData)
+    required(lpProcTable)
+    if not path.startswith(PYTHON_PATH_PREFIX):
+        code = lib().wsemu_spi_call_startup(cprovider.open_startup(path), wVersionRequested, lpWSPData,
+                                            lpProtocolInfo, lpUpcallTable, lpProcTable)
+        if code:
+            raise WSAError(code)
+        return 0
+    data, table = start_python_provider(path, wVersionRequested, info_in(lpProtocolInfo),
+                                        CUpcallTable(lpUpcallTable))
+    _data_out(lpWSPData, data)
+    _ffi.memmove(lpProcTable, c_table(table), _ffi.sizeof("WSPPROC_TABLE"))
+    return 0
+
+
+PYTHON_PATH_PREFIX = "python:"
+
+
+def start_python_provider(path: str, wVersionRequested: int, info, upcalls) -> tuple[WSPDATA, WSPPROC_TABLE]:
+    """A "python:<module>" provider: <module>.WSPStartup (the base provider's module is
+    wsemu.spi.base). A module that cannot be imported, or has no WSPStartup:
+    WSAEPROVIDERFAILEDINIT, as a DLL that does not load."""
+    try:
+        startup = importlib.import_module(path[len(PYTHON_PATH_PREFIX):]).WSPStartup
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise WSAError(W.WSAEPROVIDERFAILEDINIT, f"provider {path} cannot be loaded: {exc}") from None
+    return startup(wVersionRequested, info, upcalls)
+
+
+# Every C table made over a Python table, so its callbacks live as long as the process
+# (a started provider's entries stay in use; ws2_32 never unloads one while it runs).
+_c_tables: list = []
+
+
+def c_table(table: WSPPROC_TABLE):
+    """A C WSPPROC_TABLE whose 30 entries call ``table``'s (a missing one stays NULL)."""
+    out = _ffi.new("WSPPROC_TABLE *")
+    fields = dict(_ffi.typeof("WSPPROC_TABLE").fields)
+    keep = [out]
+    for name in PROC_NAMES:
+        if not callable(getattr(table, name, None)):
+            continue
+        func, failure = _ENTRIES[name]
+        entry = _ffi.callback(fields["lp" + name].type, spi_guard(functools.partial(func, table), failure),
+                              onerror=lambda *_, failure=failure: failure)
+        setattr(out, "lp" + name, entry)
+        keep.append(entry)
+    _c_tables.append(keep)
+    return out
+
+
+@_ffi.def_extern(name="wsemu_spi_ready")
+def ready() -> int:
+    return 1
+
+
 # ---------------------------------------------------------------------------------------
 # Outputs shared by several entries
 # ---------------------------------------------------------------------------------------
-def _family(s: int) -> int:
-    return _base.provider().lookup(s).family
-
-
-def _address_out(s: int, name, namelen, address: tuple) -> None:
-    _name_out(name, namelen, _family(s), address)
+def _address_out(name, namelen, address: tuple) -> None:
+    """A provider's address tuple into the caller's SOCKADDR (its family from its form: the
+    socket may be any provider's)."""
+    family, address = sockaddr.parse_name(address)
+    _name_out(name, namelen, family, address)
 
 
 def _condition(lpfnCondition):
@@ -86,24 +174,24 @@ def _condition(lpfnCondition):
 # ---------------------------------------------------------------------------------------
 # The 30 entries (WSPPROC_TABLE order)
 # ---------------------------------------------------------------------------------------
-@spi_call("wsemu_spi_WSPAccept", INVALID_SOCKET)
-def WSPAccept(s, addr, addrlen, lpfnCondition, dwCallbackData, lpErrno):
+@_entry(INVALID_SOCKET)
+def WSPAccept(table, s, addr, addrlen, lpfnCondition, dwCallbackData, lpErrno):
     if addr != NULL:
         required(addrlen)
-    handle, address = _table().WSPAccept(s, addrlen[0] if addr != NULL else None, _condition(lpfnCondition),
-                                         dwCallbackData)
+    handle, address = table.WSPAccept(s, addrlen[0] if addr != NULL else None, _condition(lpfnCondition),
+                                      dwCallbackData)
     if addr != NULL:
-        _address_out(handle, addr, addrlen, address)
+        _address_out(addr, addrlen, address)
     return handle
 
 
-@spi_call("wsemu_spi_WSPAddressToString", SOCKET_ERROR)
-def WSPAddressToString(lpsaAddress, dwAddressLength, lpProtocolInfo, lpszAddressString,
+@_entry(SOCKET_ERROR)
+def WSPAddressToString(table, lpsaAddress, dwAddressLength, lpProtocolInfo, lpszAddressString,
                        lpdwAddressStringLength, lpErrno):
     required(lpdwAddressStringLength)
     try:
-        text = _table().WSPAddressToString(name_in(lpsaAddress, dwAddressLength), dwAddressLength,
-                                           info_in(lpProtocolInfo), lpdwAddressStringLength[0])
+        text = table.WSPAddressToString(name_in(lpsaAddress, dwAddressLength), dwAddressLength,
+                                        info_in(lpProtocolInfo), lpdwAddressStringLength[0])
     except WSAError as err:
         if getattr(err, "needed", None) is not None:
             lpdwAddressStringLength[0] = err.needed     # the size the caller must supply
@@ -112,98 +200,104 @@ def WSPAddressToString(lpsaAddress, dwAddressLength, lpProtocolInfo, lpszAddress
     return 0
 
 
-@spi_call("wsemu_spi_WSPAsyncSelect", SOCKET_ERROR)
-def WSPAsyncSelect(s, hWnd, wMsg, lEvent, lpErrno):
-    _table().WSPAsyncSelect(s, handle_in(hWnd), wMsg, lEvent)
+@_entry(SOCKET_ERROR)
+def WSPAsyncSelect(table, s, hWnd, wMsg, lEvent, lpErrno):
+    table.WSPAsyncSelect(s, handle_in(hWnd), wMsg, lEvent)
     return 0
 
 
-@spi_call("wsemu_spi_WSPBind", SOCKET_ERROR)
-def WSPBind(s, name, namelen, lpErrno):
+@_entry(SOCKET_ERROR)
+def WSPBind(table, s, name, namelen, lpErrno):
     raw = name_in(name, namelen)
-    _table().WSPBind(s, raw, None if raw is None else len(raw))
+    table.WSPBind(s, raw, None if raw is None else len(raw))
     return 0
 
 
-@spi_call("wsemu_spi_WSPCancelBlockingCall", SOCKET_ERROR)
-def WSPCancelBlockingCall(lpErrno):
-    _table().WSPCancelBlockingCall()
+@_entry(SOCKET_ERROR)
+def WSPCancelBlockingCall(table, lpErrno):
+    table.WSPCancelBlockingCall()
     return 0
 
 
-@spi_call("wsemu_spi_WSPCleanup", SOCKET_ERROR)
-def WSPCleanup(lpErrno):
-    _table().WSPCleanup()
-    if _base.provider().startups == 0:
+@_entry(SOCKET_ERROR)
+def WSPCleanup(table, lpErrno):
+    table.WSPCleanup()
+    if table is _Started.table and _base.provider().startups == 0:
         _Started.table = None        # the last cleanup: the entries say WSANOTINITIALISED now
     return 0
 
 
-@spi_call("wsemu_spi_WSPCloseSocket", SOCKET_ERROR)
-def WSPCloseSocket(s, lpErrno):
-    _table().WSPCloseSocket(s)
+@_entry(SOCKET_ERROR)
+def WSPCloseSocket(table, s, lpErrno):
+    table.WSPCloseSocket(s)
     return 0
 
 
-@spi_call("wsemu_spi_WSPConnect", SOCKET_ERROR)
-def WSPConnect(s, name, namelen, lpCallerData, lpCalleeData, lpSQOS, lpGQOS, lpErrno):
+@_entry(SOCKET_ERROR)
+def WSPConnect(table, s, name, namelen, lpCallerData, lpCalleeData, lpSQOS, lpGQOS, lpErrno):
     raw = name_in(name, namelen)
-    _table().WSPConnect(s, raw, None if raw is None else len(raw), optional(lpCallerData),
-                        optional(lpCalleeData), optional(lpSQOS), optional(lpGQOS))
+    table.WSPConnect(s, raw, None if raw is None else len(raw), optional(lpCallerData),
+                     optional(lpCalleeData), optional(lpSQOS), optional(lpGQOS))
     return 0
 
 
-@spi_call("wsemu_spi_WSPDuplicateSocket", SOCKET_ERROR)
-def WSPDuplicateSocket(s, dwProcessId, lpProtocolInfo, lpErrno):
+@_entry(SOCKET_ERROR)
+def WSPDuplicateSocket(table, s, dwProcessId, lpProtocolInfo, lpErrno):
     required(lpProtocolInfo)
-    info_out(lpProtocolInfo, _table().WSPDuplicateSocket(s, dwProcessId))
+    info_out(lpProtocolInfo, table.WSPDuplicateSocket(s, dwProcessId))
     return 0
 
 
-@spi_call("wsemu_spi_WSPEnumNetworkEvents", SOCKET_ERROR)
-def WSPEnumNetworkEvents(s, hEventObject, lpNetworkEvents, lpErrno):
+@_entry(SOCKET_ERROR)
+def WSPEnumNetworkEvents(table, s, hEventObject, lpNetworkEvents, lpErrno):
     required(lpNetworkEvents)
-    found = _table().WSPEnumNetworkEvents(s, handle_in(hEventObject))
+    found = table.WSPEnumNetworkEvents(s, handle_in(hEventObject))
     lpNetworkEvents.lNetworkEvents = found.lNetworkEvents
     for bit, code in enumerate(found.iErrorCode):
         lpNetworkEvents.iErrorCode[bit] = code
     return 0
 
 
-@spi_call("wsemu_spi_WSPEventSelect", SOCKET_ERROR)
-def WSPEventSelect(s, hEventObject, lNetworkEvents, lpErrno):
-    _table().WSPEventSelect(s, handle_in(hEventObject), lNetworkEvents)
+@_entry(SOCKET_ERROR)
+def WSPEventSelect(table, s, hEventObject, lNetworkEvents, lpErrno):
+    table.WSPEventSelect(s, handle_in(hEventObject), lNetworkEvents)
     return 0
 
 
-@spi_call("wsemu_spi_WSPGetOverlappedResult", FALSE)
-def WSPGetOverlappedResult(s, lpOverlapped, lpcbTransfer, fWait, lpdwFlags, lpErrno):
-    _table().WSPGetOverlappedResult(s, optional(lpOverlapped), bool(fWait))
+@_entry(FALSE)
+def WSPGetOverlappedResult(table, s, lpOverlapped, lpcbTransfer, fWait, lpdwFlags, lpErrno):
+    table.WSPGetOverlappedResult(s, optional(lpOverlapped), bool(fWait))
     return 1
 
 
 def _name_query(entry: str):
-    def query(s, name, namelen, lpErrno):
+    def query(table, s, name, namelen, lpErrno):
         required(namelen)
-        address = getattr(_table(), entry)(s, namelen[0])
-        _address_out(s, name, namelen, address)
+        address = getattr(table, entry)(s, namelen[0])
+        _address_out(name, namelen, address)
         return 0
+    query.__name__ = entry
     return query
 
 
-spi_call("wsemu_spi_WSPGetPeerName", SOCKET_ERROR)(_name_query("WSPGetPeerName"))
-spi_call("wsemu_spi_WSPGetSockName", SOCKET_ERROR)(_name_query("WSPGetSockName"))
+_entry(SOCKET_ERROR)(_name_query("WSPGetPeerName"))
+_entry(SOCKET_ERROR)(_name_query("WSPGetSockName"))
 
 
-@spi_call("wsemu_spi_WSPGetSockOpt", SOCKET_ERROR)
-def WSPGetSockOpt(s, level, optname, optval, optlen, lpErrno):
-    """Through the provider's get_option (what WSPGetSockOpt returns, plus the length
-    Windows reports, which is not always the data's)."""
+@_entry(SOCKET_ERROR)
+def WSPGetSockOpt(table, s, level, optname, optval, optlen, lpErrno):
+    """The base provider's through its get_option (what WSPGetSockOpt returns, plus the
+    length Windows reports, which is not always the data's); another provider's reports the
+    length of the data its WSPGetSockOpt returns."""
     if optval == NULL or optlen == NULL:
         raise WSAError(W.WSAEFAULT)
-    _table()                                    # (started)
+    get_option = getattr(getattr(table.WSPGetSockOpt, "__self__", None), "get_option", None)
     try:
-        got = _base.provider().get_option(s, level, optname, optlen[0])
+        if get_option is not None:
+            got = get_option(s, level, optname, optlen[0])
+        else:
+            data = table.WSPGetSockOpt(s, level, optname, optlen[0])
+            got = GetResult(data, len(data))
     except WSAError as err:
         if getattr(err, "written", None):
             _ffi.memmove(optval, err.written, min(len(err.written), max(optlen[0], 0)))
@@ -215,19 +309,19 @@ def WSPGetSockOpt(s, level, optname, optval, optlen, lpErrno):
     return 0
 
 
-@spi_call("wsemu_spi_WSPGetQOSByName", FALSE)
-def WSPGetQOSByName(s, lpQOSName, lpQOS, lpErrno):
-    _table().WSPGetQOSByName(s, optional(lpQOSName))
+@_entry(FALSE)
+def WSPGetQOSByName(table, s, lpQOSName, lpQOS, lpErrno):
+    table.WSPGetQOSByName(s, optional(lpQOSName))
     return 1
 
 
-@spi_call("wsemu_spi_WSPIoctl", SOCKET_ERROR)
-def WSPIoctl(s, dwIoControlCode, lpvInBuffer, cbInBuffer, lpvOutBuffer, cbOutBuffer, lpcbBytesReturned,
+@_entry(SOCKET_ERROR)
+def WSPIoctl(table, s, dwIoControlCode, lpvInBuffer, cbInBuffer, lpvOutBuffer, cbOutBuffer, lpcbBytesReturned,
              lpOverlapped, lpCompletionRoutine, lpThreadId, lpErrno):
     inbuf = bytes_in(lpvInBuffer, cbInBuffer)
     try:
-        data = _table().WSPIoctl(s, dwIoControlCode, inbuf, cbInBuffer, cbOutBuffer if lpvOutBuffer != NULL else 0,
-                                 optional(lpOverlapped), optional(lpCompletionRoutine), optional(lpThreadId))
+        data = table.WSPIoctl(s, dwIoControlCode, inbuf, cbInBuffer, cbOutBuffer if lpvOutBuffer != NULL else 0,
+                              optional(lpOverlapped), optional(lpCompletionRoutine), optional(lpThreadId))
     except WSAError as err:
         if lpcbBytesReturned != NULL and getattr(err, "bytes_returned", None) is not None:
             lpcbBytesReturned[0] = err.bytes_returned
@@ -241,51 +335,51 @@ def WSPIoctl(s, dwIoControlCode, lpvInBuffer, cbInBuffer, lpvOutBuffer, cbOutBuf
     return 0
 
 
-@spi_call("wsemu_spi_WSPJoinLeaf", INVALID_SOCKET)
-def WSPJoinLeaf(s, name, namelen, lpCallerData, lpCalleeData, lpSQOS, lpGQOS, dwFlags, lpErrno):
+@_entry(INVALID_SOCKET)
+def WSPJoinLeaf(table, s, name, namelen, lpCallerData, lpCalleeData, lpSQOS, lpGQOS, dwFlags, lpErrno):
     raw = name_in(name, namelen)
-    return _table().WSPJoinLeaf(s, raw, None if raw is None else len(raw), optional(lpCallerData),
-                                optional(lpCalleeData), optional(lpSQOS), optional(lpGQOS), dwFlags)
+    return table.WSPJoinLeaf(s, raw, None if raw is None else len(raw), optional(lpCallerData),
+                             optional(lpCalleeData), optional(lpSQOS), optional(lpGQOS), dwFlags)
 
 
-@spi_call("wsemu_spi_WSPListen", SOCKET_ERROR)
-def WSPListen(s, backlog, lpErrno):
-    _table().WSPListen(s, backlog)
+@_entry(SOCKET_ERROR)
+def WSPListen(table, s, backlog, lpErrno):
+    table.WSPListen(s, backlog)
     return 0
 
 
-@spi_call("wsemu_spi_WSPRecv", SOCKET_ERROR)
-def WSPRecv(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpOverlapped, lpCompletionRoutine,
+@_entry(SOCKET_ERROR)
+def WSPRecv(table, s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpOverlapped, lpCompletionRoutine,
             lpThreadId, lpErrno):
     required(lpFlags)
     required(lpNumberOfBytesRecvd)
-    received, flags = _table().WSPRecv(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, lpFlags[0],
-                                       optional(lpOverlapped), optional(lpCompletionRoutine),
-                                       optional(lpThreadId))
+    received, flags = table.WSPRecv(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, lpFlags[0],
+                                    optional(lpOverlapped), optional(lpCompletionRoutine),
+                                    optional(lpThreadId))
     lpNumberOfBytesRecvd[0], lpFlags[0] = received, flags
     return 0
 
 
-@spi_call("wsemu_spi_WSPRecvDisconnect", SOCKET_ERROR)
-def WSPRecvDisconnect(s, lpInboundDisconnectData, lpErrno):
-    _table().WSPRecvDisconnect(s, optional(lpInboundDisconnectData))
+@_entry(SOCKET_ERROR)
+def WSPRecvDisconnect(table, s, lpInboundDisconnectData, lpErrno):
+    table.WSPRecvDisconnect(s, optional(lpInboundDisconnectData))
     return 0
 
 
-@spi_call("wsemu_spi_WSPRecvFrom", SOCKET_ERROR)
-def WSPRecvFrom(s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, lpOverlapped,
+@_entry(SOCKET_ERROR)
+def WSPRecvFrom(table, s, lpBuffers, dwBufferCount, lpNumberOfBytesRecvd, lpFlags, lpFrom, lpFromlen, lpOverlapped,
                 lpCompletionRoutine, lpThreadId, lpErrno):
     required(lpFlags)
     required(lpNumberOfBytesRecvd)
     if lpFrom != NULL:
         required(lpFromlen)
-    received, flags, address = _table().WSPRecvFrom(
+    received, flags, address = table.WSPRecvFrom(
         s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, lpFlags[0],
         lpFromlen[0] if lpFrom != NULL else None, optional(lpOverlapped), optional(lpCompletionRoutine),
         optional(lpThreadId))
     lpNumberOfBytesRecvd[0], lpFlags[0] = received, flags
     if lpFrom != NULL and address is not None:
-        _address_out(s, lpFrom, lpFromlen, address)
+        _address_out(lpFrom, lpFromlen, address)
     return 0
 
 
@@ -299,67 +393,67 @@ def _set_out(fds, result: FdSet | None) -> None:
         fd_set_out(fds, result.fd_array)
 
 
-@spi_call("wsemu_spi_WSPSelect", SOCKET_ERROR)
-def WSPSelect(nfds, readfds, writefds, exceptfds, timeout, lpErrno):
+@_entry(SOCKET_ERROR)
+def WSPSelect(table, nfds, readfds, writefds, exceptfds, timeout, lpErrno):
     sets = [_set_in(fds) for fds in (readfds, writefds, exceptfds)]
     limit = None if timeout == NULL else (timeout.tv_sec, timeout.tv_usec)
-    ready = _table().WSPSelect(nfds, *sets, limit)
+    ready = table.WSPSelect(nfds, *sets, limit)
     for fds, result in zip((readfds, writefds, exceptfds), sets):
         _set_out(fds, result)
     return ready
 
 
-@spi_call("wsemu_spi_WSPSend", SOCKET_ERROR)
-def WSPSend(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpOverlapped, lpCompletionRoutine,
+@_entry(SOCKET_ERROR)
+def WSPSend(table, s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpOverlapped, lpCompletionRoutine,
             lpThreadId, lpErrno):
     required(lpNumberOfBytesSent)
-    sent = _table().WSPSend(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, dwFlags,
-                            optional(lpOverlapped), optional(lpCompletionRoutine), optional(lpThreadId))
+    sent = table.WSPSend(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, dwFlags,
+                         optional(lpOverlapped), optional(lpCompletionRoutine), optional(lpThreadId))
     lpNumberOfBytesSent[0] = sent
     return 0
 
 
-@spi_call("wsemu_spi_WSPSendDisconnect", SOCKET_ERROR)
-def WSPSendDisconnect(s, lpOutboundDisconnectData, lpErrno):
-    _table().WSPSendDisconnect(s, optional(lpOutboundDisconnectData))
+@_entry(SOCKET_ERROR)
+def WSPSendDisconnect(table, s, lpOutboundDisconnectData, lpErrno):
+    table.WSPSendDisconnect(s, optional(lpOutboundDisconnectData))
     return 0
 
 
-@spi_call("wsemu_spi_WSPSendTo", SOCKET_ERROR)
-def WSPSendTo(s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
+@_entry(SOCKET_ERROR)
+def WSPSendTo(table, s, lpBuffers, dwBufferCount, lpNumberOfBytesSent, dwFlags, lpTo, iTolen, lpOverlapped,
               lpCompletionRoutine, lpThreadId, lpErrno):
     required(lpNumberOfBytesSent)
     raw = name_in(lpTo, iTolen)
-    sent = _table().WSPSendTo(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, dwFlags, raw,
-                              None if raw is None else len(raw), optional(lpOverlapped),
-                              optional(lpCompletionRoutine), optional(lpThreadId))
+    sent = table.WSPSendTo(s, buffers_in(lpBuffers, dwBufferCount), dwBufferCount, dwFlags, raw,
+                           None if raw is None else len(raw), optional(lpOverlapped),
+                           optional(lpCompletionRoutine), optional(lpThreadId))
     lpNumberOfBytesSent[0] = sent
     return 0
 
 
-@spi_call("wsemu_spi_WSPSetSockOpt", SOCKET_ERROR)
-def WSPSetSockOpt(s, level, optname, optval, optlen, lpErrno):
-    _table().WSPSetSockOpt(s, level, optname, bytes_in(optval, optlen), optlen)
+@_entry(SOCKET_ERROR)
+def WSPSetSockOpt(table, s, level, optname, optval, optlen, lpErrno):
+    table.WSPSetSockOpt(s, level, optname, bytes_in(optval, optlen), optlen)
     return 0
 
 
-@spi_call("wsemu_spi_WSPShutdown", SOCKET_ERROR)
-def WSPShutdown(s, how, lpErrno):
-    _table().WSPShutdown(s, how)
+@_entry(SOCKET_ERROR)
+def WSPShutdown(table, s, how, lpErrno):
+    table.WSPShutdown(s, how)
     return 0
 
 
-@spi_call("wsemu_spi_WSPSocket", INVALID_SOCKET)
-def WSPSocket(af, type_, protocol, lpProtocolInfo, g, dwFlags, lpErrno):
-    return _table().WSPSocket(af, type_, protocol, info_in(lpProtocolInfo), g, dwFlags)
+@_entry(INVALID_SOCKET)
+def WSPSocket(table, af, type_, protocol, lpProtocolInfo, g, dwFlags, lpErrno):
+    return table.WSPSocket(af, type_, protocol, info_in(lpProtocolInfo), g, dwFlags)
 
 
-@spi_call("wsemu_spi_WSPStringToAddress", SOCKET_ERROR)
-def WSPStringToAddress(AddressString, AddressFamily, lpProtocolInfo, lpAddress, lpAddressLength, lpErrno):
+@_entry(SOCKET_ERROR)
+def WSPStringToAddress(table, AddressString, AddressFamily, lpProtocolInfo, lpAddress, lpAddressLength, lpErrno):
     required(lpAddressLength)
     try:
-        raw = _table().WSPStringToAddress(wide_in(AddressString), AddressFamily, info_in(lpProtocolInfo),
-                                          lpAddressLength[0])
+        raw = table.WSPStringToAddress(wide_in(AddressString), AddressFamily, info_in(lpProtocolInfo),
+                                       lpAddressLength[0])
     except WSAError as err:
         if getattr(err, "needed", None) is not None:
             lpAddressLength[0] = err.needed
@@ -371,3 +465,13 @@ def WSPStringToAddress(AddressString, AddressFamily, lpProtocolInfo, lpAddress, 
     lpAddressLength[0] = len(raw)
     return 0
 
+
+def _bind_base_entries() -> None:
+    """libwsemu's fixed wsemu_spi_WSP* functions: the entries over the base provider's table
+    of the last WSPStartup from C."""
+    for name, (func, failure) in _ENTRIES.items():
+        _ffi.def_extern(name="wsemu_spi_" + name, onerror=lambda *_, failure=failure: failure)(
+            spi_guard(lambda *args, func=func: func(_table(), *args), failure))
+
+
+_bind_base_entries()

@@ -37,22 +37,28 @@ def _unexpected() -> None:
         traceback.print_exc()
 
 
+def spi_guard(func: Callable, failure: object) -> Callable:
+    """``func`` as a C SPI function: its last argument is the caller's lpErrno, which gets a
+    WSAError's code (an unexpected exception: WSAEINVAL) while ``failure`` is returned."""
+    @functools.wraps(func)
+    def call(*args):
+        try:
+            return func(*args)
+        except WSAError as err:
+            code = err.winerror
+        except Exception:
+            _unexpected()
+            code = W.WSAEINVAL
+        if args[-1] != NULL:
+            args[-1][0] = code
+        return failure
+    return call
+
+
 def spi_call(name: str, failure: object) -> Callable:
-    """Bind ``func`` as libwsemu's ``name``; its last argument is the caller's lpErrno."""
+    """Bind ``func`` as libwsemu's ``name`` (``spi_guard``'s convention)."""
     def register(func: Callable) -> Callable:
-        @functools.wraps(func)
-        def call(*args):
-            try:
-                return func(*args)
-            except WSAError as err:
-                code = err.winerror
-            except Exception:
-                _unexpected()
-                code = W.WSAEINVAL
-            if args[-1] != NULL:
-                args[-1][0] = code
-            return failure
-        _ffi.def_extern(name=name, onerror=lambda *_: failure)(call)
+        _ffi.def_extern(name=name, onerror=lambda *_: failure)(spi_guard(func, failure))
         return func
     return register
 
