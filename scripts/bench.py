@@ -167,10 +167,11 @@ def _restore(name: str, value: str | None) -> None:
 
 
 def measure_lsp(amount: int, rounds: int, layers: dict[str, str | None]) -> dict[str, float]:
-    """Median µs per round trip of ws2 ping-pong for each catalog in ``layers`` (name ->
-    LSP path, None for no LSP), interleaved; both processes use that catalog."""
+    """Median µs per 1-byte round trip through ws2 for each catalog in ``layers`` (name ->
+    LSP path layered over TCP/IPv4, None for no LSP), rounds interleaved; the peer echoes
+    with plain sockets, so a round trip crosses the layer twice (a send and a recv)."""
     import tempfile
-    from wsemu import ws2
+    from wsemu import catalog
     results: dict[str, list[float]] = {name: [] for name in layers}
     saved = os.environ.get("WSEMU_CONFIG_DIR")
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,16 +179,11 @@ def measure_lsp(amount: int, rounds: int, layers: dict[str, str | None]) -> dict
         try:
             for i in range(rounds):
                 for name in (list(layers) if i % 2 == 0 else list(reversed(layers))):
-                    while ws2._proc.startups:
-                        ws2.WSACleanup()
-                    os.environ["WSEMU_CONFIG_DIR"] = dirs[name]       # read at WSAStartup, inherited
                     print(f"  LSP       round {i + 1}/{rounds} {name:6} ...", end="", flush=True)
-                    seconds = _round("wsemu", "pingpong", amount)
-                    results[name].append(seconds / amount * 1e6)
+                    results[name].append(_lsp_round(dirs[name], amount))
                     print(f" {results[name][-1]:.1f} us/RTT", flush=True)
         finally:
             _restore("WSEMU_CONFIG_DIR", saved)
-            from wsemu import catalog
             catalog.reload()
     return {name: statistics.median(values) for name, values in results.items()}
 
@@ -472,36 +468,18 @@ LSP_COUNTER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
                            "lsp-counter", "lsp_counter.c")
 
 
-def _lsp_catalog(directory: str) -> str:
-    """A catalog directory with lsp-counter (built there) first over TCP/IPv4, installed as
-    Microsoft's installer does: a hidden layered entry and a chain [layered ID, TCP/IPv4 ID]
-    under GUIDs of their own. (Written with CatalogStore until Catalog.install_layered.)"""
-    import pathlib
+def build_lsp_counter(directory: str) -> str | None:
+    """The example C LSP built in ``directory`` by its README's line (None without cc)."""
+    import shutil
     import subprocess
-    import uuid
-    from wsemu import abi as W
-    from wsemu import catalog
-    os.makedirs(directory)
+    if shutil.which("cc") is None:
+        return None
     config = [sys.executable, "-m", "wsemu.cli", "config"]
     cflags = subprocess.run(config + ["--cflags"], check=True, capture_output=True, text=True).stdout.split()
     libs = subprocess.run(config + ["--libs"], check=True, capture_output=True, text=True).stdout.split()
     library = os.path.join(directory, "liblspcounter.so")
     subprocess.run(["cc", "-O2", "-shared", "-fPIC", *cflags, LSP_COUNTER, *libs, "-o", library], check=True)
-    store = catalog.CatalogStore(pathlib.Path(directory) / "config")
-    current = store.load()
-    tcp4 = current.by_id(catalog.FIRST_CATALOG_ID).info
-    layered_id, chain_id = current.next_id, current.next_id + 1
-    layered = tcp4.copy(ProviderId=uuid.uuid4(), dwCatalogEntryId=layered_id,
-                        ProtocolChain=W.WSAPROTOCOLCHAIN(W.LAYERED_PROTOCOL, []),
-                        dwProviderFlags=tcp4.dwProviderFlags | W.PFL_HIDDEN, szProtocol="lsp-counter")
-    chain = tcp4.copy(ProviderId=uuid.uuid4(), dwCatalogEntryId=chain_id,
-                      ProtocolChain=W.WSAPROTOCOLCHAIN(2, [layered_id, tcp4.dwCatalogEntryId]),
-                      dwServiceFlags1=tcp4.dwServiceFlags1 & ~W.XP1_IFS_HANDLES, szProtocol="lsp-counter over TCP")
-    current.entries[:0] = [catalog.CatalogEntry(chain, library)]
-    current.entries.append(catalog.CatalogEntry(layered, library))
-    current.next_id = chain_id + 1
-    store.save(current)
-    return str(store.directory)
+    return library
 
 
 def _lsp_round(config_dir: str, count: int) -> float:
@@ -520,31 +498,6 @@ def _lsp_round(config_dir: str, count: int) -> float:
     ws2.WSACleanup()
     peer.join()
     return elapsed / count * 1e6
-
-
-def measure_c_lsp(count: int, rounds: int) -> dict[str, float]:
-    """1-byte ping-pong through ws2 with lsp-counter layered over TCP/IPv4 and without it,
-    rounds interleaved in one run: the median µs per round trip of each, and the LSP's
-    overhead per call (a round trip is two calls, send and recv). Needs ws2 to start C
-    providers (wsemu.spi.loader)."""
-    import tempfile
-    saved = os.environ.get("WSEMU_CONFIG_DIR")
-    results: dict[str, list[float]] = {"none": [], "lsp": []}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            dirs = {"none": os.path.join(tmp, "plain"), "lsp": _lsp_catalog(os.path.join(tmp, "lsp"))}
-            for i in range(rounds):
-                for kind in ("none", "lsp") if i % 2 == 0 else ("lsp", "none"):
-                    print(f"  C LSP    round {i + 1}/{rounds} {kind:5} ...", end="", flush=True)
-                    results[kind].append(_lsp_round(dirs[kind], count))
-                    print(f" {results[kind][-1]:.1f} us/RTT", flush=True)
-    finally:
-        if saved is None:
-            os.environ.pop("WSEMU_CONFIG_DIR", None)
-        else:
-            os.environ["WSEMU_CONFIG_DIR"] = saved
-    none, lsp = statistics.median(results["none"]), statistics.median(results["lsp"])
-    return {"none_us": none, "lsp_us": lsp, "per_call_overhead_us": (lsp - none) / 2}
 
 
 def _p99(values: list[float]) -> float:
@@ -594,7 +547,12 @@ def main(argv: list[str] | None = None) -> int:
             c_wake = measure_c(builds, "wakeup", args.wakeups, args.rounds)
             c_hand = measure_c(builds, "handoff", args.handoffs, args.rounds)
 
-    lsp = measure_lsp(args.pingpongs // 4, args.rounds, {"none": None, "python": PASS_THROUGH_LSP})
+    with tempfile.TemporaryDirectory() as tmp:
+        layers = {"none": None, "python": PASS_THROUGH_LSP}
+        c_lsp = build_lsp_counter(tmp)
+        if c_lsp is not None:
+            layers["c"] = c_lsp
+        lsp = measure_lsp(args.pingpongs // 4, args.rounds, layers)
 
     mb = args.bulk_bytes / 1e6
     rows = [
@@ -639,12 +597,15 @@ def main(argv: list[str] | None = None) -> int:
             ("C: cross-process hand-off, p99 (us)", _p99(c_hand["raw"]), _p99(c_hand["wsemu"]),
              _p99(c_hand["wsemu"]) / _p99(c_hand["raw"]), "(reported)", True),
         ]
-    # An RTT through a layer in both processes crosses it four times (a send and a recv each).
-    rows += [
-        ("LSP: ws2 ping-pong, pass-through Python LSP vs none (us/RTT)", lsp["none"], lsp["python"],
-         lsp["python"] / lsp["none"], "(reported)", True),
-        ("LSP: Python LSP overhead per call (us)", 0.0, (lsp["python"] - lsp["none"]) / 4, 0.0, "(reported)", True),
-    ]
+    # A round trip crosses the layer twice (a send and a recv).
+    for name, label in (("python", "pass-through Python LSP"), ("c", "C LSP (lsp-counter)")):
+        if name in lsp:
+            rows += [
+                (f"LSP: ws2 ping-pong, {label} vs none (us/RTT)", lsp["none"], lsp[name],
+                 lsp[name] / lsp["none"], "(reported)", True),
+                (f"LSP: {label} overhead per call (us)", 0.0, (lsp[name] - lsp["none"]) / 2, 0.0,
+                 "(reported)", True),
+            ]
     print()
     print("Wine 8 on this machine, for context (reference/wine-peer.md): " + WINE_CONTEXT)
     print()

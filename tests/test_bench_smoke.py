@@ -15,7 +15,8 @@ ROWS = ("bulk TCP loopback", "1-byte ping-pong", "cross-process socket hand-off,
         "Python heap per registered socket", "C: 1-byte ping-pong", "C: bulk TCP",
         "C: event wake-up, WSAWait", "C: event wake-up, p99", "C: cross-process hand-off vs SCM_RIGHTS",
         "C: cross-process hand-off, p99", "LSP: ws2 ping-pong, pass-through Python LSP",
-        "LSP: Python LSP overhead per call")
+        "LSP: pass-through Python LSP overhead per call", "LSP: ws2 ping-pong, C LSP",
+        "LSP: C LSP (lsp-counter) overhead per call")
 
 
 @pytest.mark.timeout(240)

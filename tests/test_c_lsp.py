@@ -11,18 +11,15 @@ until it is there.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import pathlib
 import subprocess
-import uuid
 
 import pytest
 
-from tests.helpers import c_face_flags
+from tests.helpers import TCP4_ENTRY as TCP4, c_face_flags, install_layer
 from wsemu import abi as W
 from wsemu import catalog, sockaddr
-from wsemu.abi import WSAPROTOCOLCHAIN
 from wsemu.errors import WSAError
 from wsemu.spi import cprovider
 from wsemu.spi.wselect import FdSet
@@ -30,10 +27,7 @@ from wsemu.spi.wselect import FdSet
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "native" / "examples" / "lsp-counter"
 BAD_PROVIDER = pathlib.Path(__file__).parent / "cface" / "bad_provider.c"
-TCP4 = catalog.FIRST_CATALOG_ID            # the default catalog's TCP/IPv4 base entry
 
-needs_loader = pytest.mark.skipif(importlib.util.find_spec("wsemu.spi.loader") is None,
-                                  reason="ws2 starts C providers through wsemu.spi.loader (issue 6 part 1)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -60,36 +54,23 @@ def lsp(build) -> pathlib.Path:
 
 
 @pytest.fixture
-def isolated(tmp_path, monkeypatch) -> pathlib.Path:
+def isolated(config_dir, monkeypatch) -> pathlib.Path:
     """A catalog of this test's own, and the LSP's log file."""
-    monkeypatch.setenv("WSEMU_CONFIG_DIR", str(tmp_path / "config"))
-    log = tmp_path / "counter.log"
+    log = config_dir / "counter.log"
     monkeypatch.setenv("LSP_COUNTER_LOG", str(log))
     return log
 
 
 def install(path: pathlib.Path | str, over: int = TCP4, next_id: int | None = None) -> W.WSAPROTOCOL_INFOW:
-    """Install ``path`` as an LSP over catalog entry ``over`` the Microsoft installer's way
-    (spi.md §3.4): a hidden layered entry under the LSP's GUID and a chain entry
-    [layered ID, ``over``] under a GUID of its own, first in order → the chain entry.
-    (``next_id`` puts another ID in chain slot 1.) Written with CatalogStore until
-    Catalog.install_layered is in main."""
-    store = catalog.CatalogStore()
-    with store.locked():
-        current = store.load()
-        target = current.by_id(over).info
-        layered_id, chain_id = current.next_id, current.next_id + 1
-        layered = target.copy(ProviderId=uuid.uuid4(), dwCatalogEntryId=layered_id,
-                              ProtocolChain=WSAPROTOCOLCHAIN(W.LAYERED_PROTOCOL, []),
-                              dwProviderFlags=target.dwProviderFlags | W.PFL_HIDDEN, szProtocol="lsp-counter")
-        chain = target.copy(ProviderId=uuid.uuid4(), dwCatalogEntryId=chain_id,
-                            ProtocolChain=WSAPROTOCOLCHAIN(2, [layered_id, over if next_id is None else next_id]),
-                            dwServiceFlags1=target.dwServiceFlags1 & ~W.XP1_IFS_HANDLES,
-                            szProtocol=f"lsp-counter over [{target.szProtocol}]")
-        current.entries.insert(0, catalog.CatalogEntry(chain, str(path)))
-        current.entries.append(catalog.CatalogEntry(layered, str(path)))
-        current.next_id = chain_id + 1
-        store.save(current)
+    """Install ``path`` as an LSP over catalog entry ``over`` the Windows way (a hidden
+    layered entry, a chain entry [layered, over] first in order) → the chain entry.
+    ``next_id`` then points slot 1 of the chain elsewhere (a broken chain no installer writes)."""
+    chain = install_layer("lsp-counter", str(path), [over])[0]
+    if next_id is not None:
+        with catalog.CatalogStore().change() as current:
+            entry = current.by_id(chain.dwCatalogEntryId)
+            entry.info.ProtocolChain.ChainEntries[1] = next_id
+            chain = entry.info.copy()
     return chain
 
 
@@ -281,9 +262,10 @@ def test_a_library_that_does_not_load_fails_to_load(tmp_path, isolated):
 
 def test_the_returned_version_and_a_null_entry_are_reported_as_they_are(build, isolated):
     """What the loader turns into WSAEINVALIDPROVIDER and WSAEINVALIDPROCTABLE."""
-    data, table = cprovider.start(_bad(build, "OLD_VERSION"), 0x0202, install("unused"), None)
+    chain = install("unused")
+    data, table = cprovider.start(_bad(build, "OLD_VERSION"), 0x0202, chain, None)
     assert data.wVersion == 0x0101 and table.missing() == []
-    data, table = cprovider.start(_bad(build, "NULL_ENTRY"), 0x0202, install("unused"), None)
+    data, table = cprovider.start(_bad(build, "NULL_ENTRY"), 0x0202, chain, None)
     assert data.wVersion == 0x0202 and table.missing() == ["WSPSendTo"]
 
 
@@ -293,7 +275,6 @@ def test_a_wspstartup_error_is_raised_with_its_code(build, isolated):
     assert caught.value.winerror == W.WSASYSNOTREADY
 
 
-@needs_loader
 @pytest.mark.parametrize("option, code", [("NO_STARTUP", W.WSAEPROVIDERFAILEDINIT),
                                           ("OLD_VERSION", W.WSAEINVALIDPROVIDER),
                                           ("NULL_ENTRY", W.WSAEINVALIDPROCTABLE)])
@@ -310,9 +291,8 @@ def test_ws2_refuses_bad_providers(build, isolated, option, code):
 
 
 # ---------------------------------------------------------------------------------------
-# Through ws2 and the C face: sockets land on the chain (needs the loader)
+# Through ws2 and the C face: sockets land on the chain
 # ---------------------------------------------------------------------------------------
-@needs_loader
 def test_python_winsock_sockets_land_on_the_chain_and_are_counted(lsp, isolated):
     from wsemu import ws2
     chain = install(lsp)
@@ -339,7 +319,6 @@ def test_python_winsock_sockets_land_on_the_chain_and_are_counted(lsp, isolated)
     assert counted(isolated) == {client: (3000, 4), server: (4, 3000), listener: (0, 0)}
 
 
-@needs_loader
 def test_a_c_program_through_the_c_face_lands_on_the_chain_and_is_counted(build, lsp, isolated):
     chain = install(lsp)
     program = build(EXAMPLE / "counted_echo.c", "counted_echo", shared=False)

@@ -12,7 +12,6 @@ WSAEOPNOTSUPP until overlapped I/O exists.
 from __future__ import annotations
 
 import functools
-import importlib
 
 from wsemu import abi as W
 from wsemu import sockaddr
@@ -87,36 +86,21 @@ def WSPStartupProvider(lpProviderId, wVersionRequested: int, lpWSPData, lpProtoc
     """The provider of GUID ``lpProviderId`` (the transport catalog's path, as
     WSCGetProviderPath reads it), started for a C layered provider: a shared object through
     its own WSPStartup, a Python provider with C entries over its table (``c_table``)."""
-    from wsemu.cface.wsc import provider_path
-    from wsemu.spi import cprovider
-    path = provider_path(guid_in(lpProviderId))
+    from wsemu.spi import cprovider, loader, wsc
+    path = wsc.WSCGetProviderPath(guid_in(lpProviderId))
     required(lpWSPData)
     required(lpProcTable)
-    if not path.startswith(PYTHON_PATH_PREFIX):
+    if not path.startswith(loader.PYTHON_PREFIX):
         code = lib().wsemu_spi_call_startup(cprovider.open_startup(path), wVersionRequested, lpWSPData,
                                             lpProtocolInfo, lpUpcallTable, lpProcTable)
         if code:
             raise WSAError(code)
         return 0
-    data, table = start_python_provider(path, wVersionRequested, info_in(lpProtocolInfo),
-                                        CUpcallTable(lpUpcallTable))
+    # (the same loaded provider ws2 uses: one "DLL" per path in the process)
+    data, table = loader.start_provider(path, CUpcallTable(lpUpcallTable), info_in(lpProtocolInfo))
     _data_out(lpWSPData, data)
     _ffi.memmove(lpProcTable, c_table(table), _ffi.sizeof("WSPPROC_TABLE"))
     return 0
-
-
-PYTHON_PATH_PREFIX = "python:"
-
-
-def start_python_provider(path: str, wVersionRequested: int, info, upcalls) -> tuple[WSPDATA, WSPPROC_TABLE]:
-    """A "python:<module>" provider: <module>.WSPStartup (the base provider's module is
-    wsemu.spi.base). A module that cannot be imported, or has no WSPStartup:
-    WSAEPROVIDERFAILEDINIT, as a DLL that does not load."""
-    try:
-        startup = importlib.import_module(path[len(PYTHON_PATH_PREFIX):]).WSPStartup
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise WSAError(W.WSAEPROVIDERFAILEDINIT, f"provider {path} cannot be loaded: {exc}") from None
-    return startup(wVersionRequested, info, upcalls)
 
 
 # Every C table made over a Python table, so its callbacks live as long as the process
