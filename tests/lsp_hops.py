@@ -23,7 +23,7 @@ class Recording(LayeredProvider):
     def intercept(self, call, sock, args, proceed):
         if call == "WSPSocket":
             info = args[3]
-            down = self._layer_for(info).info_down(info)
+            down = self.call_layer(sock).info_down(info)
             HOPS.append((self.name, call, info.copy(), down.copy()))
         else:
             HOPS.append((self.name, call))

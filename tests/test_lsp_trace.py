@@ -190,3 +190,37 @@ def test_a_trace_file_that_cannot_be_opened_fails_provider_startup(config_dir, m
         ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
     assert failed.value.winerror == W.WSAEPROVIDERFAILEDINIT
     assert "no-such-dir" in failed.value.strerror
+
+
+def test_two_trace_layers_show_each_call_passing_layer_1_then_layer_2(config_dir, monkeypatch):
+    """The same provider installed twice in one chain (trace over trace over TCP/IPv4): every
+    call passes the upper layer, then the lower, then the base — each line names its layer,
+    and the lower layer's socket is the one the upper passed down."""
+    trace_file = config_dir / "trace.jsonl"
+    monkeypatch.setenv("WSEMU_TRACE_FILE", str(trace_file))
+    [lower] = install("trace-lower", TRACE_PATH, [TCP4])
+    [upper] = install("trace-upper", TRACE_PATH, [lower])
+    ws2.WSAStartup(0x0202)
+    listener = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
+    ws2.bind(listener, ("127.0.0.1", 0))
+    ws2.listen(listener, 1)
+    client = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
+    ws2.connect(client, ws2.getsockname(listener))
+    server, _ = ws2.accept(listener)
+    ws2.send(client, b"hop")
+    assert ws2.recv(server, 10) == b"hop"
+    for s in (client, server, listener):
+        ws2.closesocket(s)
+    ws2.WSACleanup()
+    lines = sorted(_lines(trace_file), key=lambda line: line["time"])
+    layers = [line["layer"]["catalog_id"] for line in lines]
+    calls = [line["call"] for line in lines]
+    assert layers == [upper, lower] * (len(lines) // 2)             # every call: upper, then lower
+    assert calls[::2] == calls[1::2]                                 # the same call at both hops
+    assert calls[::2] == ["WSPSocket", "WSPBind", "WSPListen", "WSPSocket", "WSPGetSockName", "WSPConnect",
+                          "WSPAccept", "WSPSend", "WSPRecv", "WSPCloseSocket", "WSPCloseSocket", "WSPCloseSocket"]
+    first_socket = lines[0:2]
+    # Towards a layer the chain goes down unmodified: both hops received the upper chain entry.
+    assert [line["args"][3]["catalog_id"] for line in first_socket] == [upper, upper]
+    # The upper layer's socket result is its own handle over the lower layer's.
+    assert first_socket[0]["result"] != first_socket[1]["result"]

@@ -27,12 +27,10 @@ from wsemu import abi as W
 from wsemu import catalog
 from wsemu.errors import WSAError
 from wsemu.lsp import summary
-from wsemu.spi.layered import Layer, LayeredProvider, LayeredSocket
+from wsemu.spi.layered import LayeredProvider, LayeredSocket
 
 TRACE_FILE_VARIABLE = "WSEMU_TRACE_FILE"
 DEFAULT_FILE_NAME = "trace.jsonl"             # in the config directory
-INFO_ARGUMENT = {"WSPSocket": 3, "WSPAddressToString": 2, "WSPStringToAddress": 2}
-SELECT_SETS = slice(1, 4)                     # WSPSelect's three fd_sets
 _ENCODER = json.JSONEncoder(separators=(",", ":"))   # made once: json.dumps(separators=) makes one a call
 
 
@@ -51,7 +49,9 @@ class TraceProvider(LayeredProvider):
         self._layer_fields: dict[int, dict] = {}
 
     def WSPStartup(self, wVersionRequested, lpProtocolInfo=None, UpcallTable=None):
-        if self.startups == 0:
+        # (self._fd, not self.startups: installed twice in one chain, this provider's first
+        # WSPStartup starts it again for the layer below before counting itself)
+        if self._fd is None:
             self._open(trace_path())
         try:
             return super().WSPStartup(wVersionRequested, lpProtocolInfo, UpcallTable)
@@ -115,7 +115,7 @@ class TraceProvider(LayeredProvider):
                     pass
 
     def _layer_summary(self, call: str, sock: LayeredSocket | None, args: tuple) -> dict | None:
-        layer = sock.layer if sock is not None else self._layer_of(call, args)
+        layer = self.call_layer(sock)
         if layer is None:
             return None
         fields = self._layer_fields.get(layer.entry.id)
@@ -124,18 +124,3 @@ class TraceProvider(LayeredProvider):
                 "protocol": layer.entry.info.szProtocol, "catalog_id": layer.entry.id}
         return fields
 
-    def _layer_of(self, call: str, args: tuple) -> Layer | None:
-        """The layer of a call without a socket: the one its WSAPROTOCOL_INFOW names, or for
-        WSPSelect the first socket of ours in its sets (the one the framework selects with)."""
-        where = INFO_ARGUMENT.get(call)
-        if where is not None and where < len(args) and isinstance(args[where], W.WSAPROTOCOL_INFOW):
-            try:
-                return self._layer_for(args[where])
-            except WSAError:
-                return None
-        if call == "WSPSelect":
-            for fds in args[SELECT_SETS]:
-                for s in getattr(fds, "fd_array", ()):
-                    if s in self.sockets:
-                        return self.sockets[s].layer
-        return next(iter(self.layers.values()), None)

@@ -26,6 +26,7 @@ every entry point passes through it on the way down (``wsemu.lsp.trace``, ``wsem
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -88,6 +89,11 @@ class LayeredProvider:
         self._keys = itertools.count(1)
         self._lock = threading.RLock()
         self._relay: int | None = None        # the worker window WSPAsyncSelect relays through
+        # The entry a call this provider makes to itself is for: the same provider installed
+        # twice in one chain receives, below, the info of the chain above unmodified, which
+        # names the upper layer's entry; the caller knows which layer is next.
+        self._below = threading.local()
+        self._calling = threading.local()     # .layer: the layer of the socket-less call in intercept
 
     # ==================================================================================
     # The hook
@@ -95,8 +101,22 @@ class LayeredProvider:
     def intercept(self, call: str, sock: LayeredSocket | None, args: tuple,
                   proceed: Callable[..., object]) -> object:
         """Every call on its way down: ``proceed(*args)`` makes it (with these arguments or
-        others) and returns the next layer's answer. The default passes it on unchanged."""
+        others) and returns the next layer's answer. The default passes it on unchanged.
+        ``sock`` is None for WSPSocket, WSPSelect and the address calls: ``call_layer(sock)``
+        is the layer of any call."""
         return proceed(*args)
+
+    def call_layer(self, sock: LayeredSocket | None) -> Layer | None:
+        """The layer the call being intercepted (on this thread) passes through."""
+        return sock.layer if sock is not None else getattr(self._calling, "layer", None)
+
+    def _intercept_at(self, layer: Layer, call: str, args: tuple, proceed: Callable[..., object]) -> object:
+        """``intercept`` for a socket-less call of ``layer`` (nested calls restore it)."""
+        previous, self._calling.layer = getattr(self._calling, "layer", None), layer
+        try:
+            return self.intercept(call, None, args, proceed)
+        finally:
+            self._calling.layer = previous
 
     # ==================================================================================
     # Startup: find the layer, start the next one
@@ -121,7 +141,14 @@ class LayeredProvider:
         if layer is None:
             next_entry = catalog.next_entry(entry)
             next_info = next_entry.info.copy() if next_entry.chain_len == W.BASE_PROTOCOL else info
-            _, table = loader.start_provider(next_entry.path, self.upcalls, next_info)
+            with self._towards(next_entry):
+                if self._is_self(next_entry):
+                    # This provider again, below itself: one loaded provider, one startup
+                    # count (a second would never be cleaned up: only ws2's reach zero).
+                    self._start_layer(next_info)
+                    table = WSPPROC_TABLE.from_provider(self)
+                else:
+                    _, table = loader.start_provider(next_entry.path, self.upcalls, next_info)
             layer = self.layers[entry.id] = Layer(entry, next_entry, table)
         return layer
 
@@ -130,6 +157,9 @@ class LayeredProvider:
         a layer above, with that layer's chain) the first slot of the chain that is ours."""
         own = {e.id: e for e in catalog.entries
                if e.chain_len > W.BASE_PROTOCOL and e.path == self.provider_path}
+        below, self._below.entry = getattr(self._below, "entry", None), None
+        if below is not None and below.id in own:
+            return below
         dummies = {e.info.ProtocolChain.ChainEntries[0] for e in own.values()}
         if info.dwCatalogEntryId in own:
             return own[info.dwCatalogEntryId]
@@ -150,6 +180,22 @@ class LayeredProvider:
         with self._lock:
             return self._start_layer(info)
 
+    def _is_self(self, entry: catalog_mod.CatalogEntry) -> bool:
+        return entry.path == self.provider_path
+
+    @contextlib.contextmanager
+    def _towards(self, next_entry: catalog_mod.CatalogEntry):
+        """Around a call that carries a WSAPROTOCOL_INFOW to the next layer: if that layer is
+        this provider again, its lookup of the info lands on ``next_entry``."""
+        if not self._is_self(next_entry):
+            yield
+            return
+        previous, self._below.entry = getattr(self._below, "entry", None), next_entry
+        try:
+            yield
+        finally:
+            self._below.entry = previous
+
     def WSPCleanup(self) -> None:
         with self._lock:
             if self.startups == 0:
@@ -167,6 +213,8 @@ class LayeredProvider:
             from wsemu import msgqueue
             msgqueue.DestroyWindow(relay)     # ends the relay thread
         for layer in layers:
+            if self._is_self(layer.next_entry):
+                continue                      # (started without a count of its own)
             try:
                 layer.next.WSPCleanup()
             except WSAError:
@@ -229,8 +277,10 @@ class LayeredProvider:
         layer = self._layer_for(lpProtocolInfo)
 
         def proceed(af, type_, protocol, info, g, flags):
-            return self._wrap(layer, layer.next.WSPSocket(af, type_, protocol, layer.info_down(info), g, flags))
-        return self.intercept("WSPSocket", None, (af, type, protocol, lpProtocolInfo, g, dwFlags), proceed)
+            with self._towards(layer.next_entry):
+                lower = layer.next.WSPSocket(af, type_, protocol, layer.info_down(info), g, flags)
+            return self._wrap(layer, lower)
+        return self._intercept_at(layer, "WSPSocket", (af, type, protocol, lpProtocolInfo, g, dwFlags), proceed)
 
     def WSPAccept(self, s: int, addrlen: int | None = None, lpfnCondition: Callable | None = None,
                   dwCallbackData: int = 0) -> tuple[int, tuple]:
@@ -271,17 +321,19 @@ class LayeredProvider:
         layer = self._layer_for(lpProtocolInfo) if isinstance(lpProtocolInfo, WSAPROTOCOL_INFOW) else self._any_layer()
 
         def proceed(address, length, info, text_length):
-            return layer.next.WSPAddressToString(address, length, layer.info_down(info), text_length)
-        return self.intercept("WSPAddressToString", None,
-                              (lpsaAddress, dwAddressLength, lpProtocolInfo, lpdwAddressStringLength), proceed)
+            with self._towards(layer.next_entry):
+                return layer.next.WSPAddressToString(address, length, layer.info_down(info), text_length)
+        return self._intercept_at(layer, "WSPAddressToString",
+                                  (lpsaAddress, dwAddressLength, lpProtocolInfo, lpdwAddressStringLength), proceed)
 
     def WSPStringToAddress(self, AddressString, AddressFamily, lpProtocolInfo=None, lpAddressLength=None) -> bytes:
         layer = self._layer_for(lpProtocolInfo) if isinstance(lpProtocolInfo, WSAPROTOCOL_INFOW) else self._any_layer()
 
         def proceed(text, family, info, length):
-            return layer.next.WSPStringToAddress(text, family, layer.info_down(info), length)
-        return self.intercept("WSPStringToAddress", None,
-                              (AddressString, AddressFamily, lpProtocolInfo, lpAddressLength), proceed)
+            with self._towards(layer.next_entry):
+                return layer.next.WSPStringToAddress(text, family, layer.info_down(info), length)
+        return self._intercept_at(layer, "WSPStringToAddress",
+                                  (AddressString, AddressFamily, lpProtocolInfo, lpAddressLength), proceed)
 
     def _any_layer(self) -> Layer:
         with self._lock:
@@ -338,7 +390,7 @@ class LayeredProvider:
                 if original is not None:
                     original.fd_array[:] = [up[s] for s in result.fd_array]
             return count
-        return self.intercept("WSPSelect", None, (nfds, readfds, writefds, exceptfds, timeout), proceed)
+        return self._intercept_at(first.layer, "WSPSelect", (nfds, readfds, writefds, exceptfds, timeout), proceed)
 
     def WSPAsyncSelect(self, s: int, hWnd: int, wMsg: int, lEvent: int) -> None:
         """The lower socket posts to the layer's worker window; the relay thread re-posts each
