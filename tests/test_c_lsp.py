@@ -335,3 +335,38 @@ def test_a_c_program_through_the_c_face_lands_on_the_chain_and_is_counted(build,
     log = counted(isolated)
     assert {handle: log[handle] for handle in printed} == printed
     assert sorted(log.values()) == [(0, 0), (17, 17), (17, 17)]       # and the listener's
+
+
+def test_the_c_lsp_under_the_trace_lsp_is_seen_in_the_trace(lsp, isolated, monkeypatch):
+    """trace (Python) over lsp-counter (C, dlopen'd) over the base: the trace's lines name
+    the chain through the C layer, and the C layer counted what the trace saw pass."""
+    import json
+    from wsemu import ws2
+    from tests.helpers import install_layer
+    counter = install(lsp)
+    trace_file = isolated.parent / "trace.jsonl"
+    monkeypatch.setenv("WSEMU_TRACE_FILE", str(trace_file))
+    [traced] = install_layer("trace", "python:wsemu.lsp.trace:TraceProvider", [counter.dwCatalogEntryId])
+    ws2.WSAStartup(0x0202)
+    try:
+        listener = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
+        ws2.bind(listener, ("127.0.0.1", 0))
+        ws2.listen(listener, 1)
+        client = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
+        ws2.connect(client, ws2.getsockname(listener))
+        server, _ = ws2.accept(listener)
+        assert ws2.send(client, b"seen") == 4
+        assert ws2.recv(server, 10) == b"seen"
+        for s in (client, server, listener):
+            ws2.closesocket(s)
+    finally:
+        ws2.WSACleanup()
+    lines = [json.loads(line) for line in trace_file.read_text().splitlines()]
+    first = lines[0]
+    assert first["call"] == "WSPSocket"
+    assert first["args"][3]["chain"] == [traced.ProtocolChain.ChainEntries[0], counter.dwCatalogEntryId,
+                                         TCP4]
+    sends = [line for line in lines if line["call"] == "WSPSend"]
+    assert [(line["socket"], line["result"]) for line in sends] == [(client, 4)]
+    # the C layer's handles are the trace layer's lower ones: four bytes each way, counted in C
+    assert sorted(counted(isolated).values()) == [(0, 0), (0, 4), (4, 0)]

@@ -2,9 +2,11 @@
  * sends and receives (the core of Microsoft's nonifslsp sample, reference/spi.md §4.1-4.3).
  *
  * ws2 starts it once per chain entry it is installed under (one GUID each), with that chain
- * entry's WSAPROTOCOL_INFOW. For each it finds, in the catalog, its chain entry and the entry
- * below it (ChainEntries[1]), and starts that one with wsemu_WSPStartupProvider: the base
- * provider gets its own WSAPROTOCOL_INFOW, another layer the chain entry unmodified.
+ * entry's WSAPROTOCOL_INFOW; a layer above it starts it with *its* chain entry, unmodified
+ * (the chain then holds ours further down: the first entry whose provider is this file).
+ * For each it finds, in the catalog, its chain entry and the entry below it
+ * (ChainEntries[1]), and starts that one with wsemu_WSPStartupProvider: the base provider
+ * gets its own WSAPROTOCOL_INFOW, another layer the chain entry unmodified.
  *
  * Every socket the application sees is a handle from WPUCreateSocketHandle whose context is
  * a SOCK_INFO: the lower provider's socket, the layer, and the counters. Each entry maps the
@@ -16,6 +18,8 @@
  * answers), and WSAAsyncSelect messages name the lower socket (the sample remaps them through
  * a hidden window).
  */
+#define _GNU_SOURCE               /* dladdr: the file this provider was loaded from */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +69,49 @@ static int find_entry(DWORD id, WSAPROTOCOL_INFOW *out, LPINT lpErrno)
     return found;
 }
 
+/* Is catalog entry ``entry``'s provider this very file (GetModuleFileName's job on Windows)? */
+static int is_ours(const WSAPROTOCOL_INFOW *entry)
+{
+    Dl_info me;
+    WCHAR path[1024];
+    int length = sizeof path / sizeof path[0], err = 0;
+    if (!dladdr((void *)WSPStartup, &me) || me.dli_fname == NULL
+            || WSCGetProviderPath((LPGUID)&entry->ProviderId, path, &length, &err) != 0)
+        return 0;
+    size_t i = 0;
+    for (; me.dli_fname[i] != 0 && path[i] == (WCHAR)(unsigned char)me.dli_fname[i]; i++)
+        ;
+    return me.dli_fname[i] == 0 && path[i] == 0;
+}
+
+/* Our chain entry for a protocol info: the info's own entry when ws2 started us with it, else
+ * (started by a layer above, with that layer's chain) the first chain slot that is ours. */
+static int own_entry(const WSAPROTOCOL_INFOW *info, WSAPROTOCOL_INFOW *out, LPINT lpErrno)
+{
+    for (int slot = -1; slot < info->ProtocolChain.ChainLen && slot < MAX_PROTOCOL_CHAIN; slot++) {
+        DWORD id = slot < 0 ? info->dwCatalogEntryId : info->ProtocolChain.ChainEntries[slot];
+        if (find_entry(id, out, lpErrno) && out->ProtocolChain.ChainLen >= 2 && is_ours(out))
+            return 1;
+    }
+    return 0;
+}
+
 static int next_is_base(const LAYER *layer)
 {
     return layer->next.ProtocolChain.ChainLen == BASE_PROTOCOL;
 }
 
-/* The layer of a protocol info (ws2 passes our chain entry, or a duplicate's copy of it). */
+/* The started layer of a protocol info: ws2 passes our chain entry (or a duplicate's copy of
+ * it), a layer above its own, whose chain holds ours. */
 static LAYER *layer_for(const WSAPROTOCOL_INFOW *info)
 {
     for (int i = 0; info != NULL && i < layer_count; i++)
         if (layers[i].self.dwCatalogEntryId == info->dwCatalogEntryId)
             return &layers[i];
+    for (int slot = 0; info != NULL && slot < info->ProtocolChain.ChainLen && slot < MAX_PROTOCOL_CHAIN; slot++)
+        for (int i = 0; i < layer_count; i++)
+            if (layers[i].self.dwCatalogEntryId == info->ProtocolChain.ChainEntries[slot])
+                return &layers[i];
     return layer_count ? &layers[0] : NULL;
 }
 
@@ -538,18 +574,21 @@ static int complete(const WSPPROC_TABLE *table)
 static int start_layer(const WSAPROTOCOL_INFOW *info, WSPUPCALLTABLE UpcallTable, LPWSPDATA lpWSPData, LAYER **out)
 {
     int err = 0;
+    WSAPROTOCOL_INFOW self;
+    if (!own_entry(info, &self, &err))
+        return WSAEPROVIDERFAILEDINIT;          /* no chain entry of ours in this info */
     LAYER *layer = NULL;
     for (int i = 0; i < layer_count; i++)
-        if (layers[i].self.dwCatalogEntryId == info->dwCatalogEntryId)
+        if (layers[i].self.dwCatalogEntryId == self.dwCatalogEntryId)
             layer = &layers[i];
     if (layer == NULL) {
         if (layer_count == MAX_LAYERS)
             return WSAEPROVIDERFAILEDINIT;
         layer = &layers[layer_count];
         memset(layer, 0, sizeof *layer);
-        if (!find_entry(info->dwCatalogEntryId, &layer->self, &err) || layer->self.ProtocolChain.ChainLen < 2
-                || !find_entry(layer->self.ProtocolChain.ChainEntries[1], &layer->next, &err))
-            return WSAEPROVIDERFAILEDINIT;      /* not started from one of our chain entries */
+        layer->self = self;
+        if (!find_entry(self.ProtocolChain.ChainEntries[1], &layer->next, &err))
+            return WSAEPROVIDERFAILEDINIT;
     }
     WSAPROTOCOL_INFOW below = next_is_base(layer) ? layer->next : *info;
     if (wsemu_WSPStartupProvider(&layer->next.ProviderId, MAKEWORD(2, 2), lpWSPData, &below, UpcallTable,
