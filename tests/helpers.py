@@ -41,12 +41,18 @@ def listener(af: int = AF_INET) -> tuple[int, tuple]:
 
 def tcp_pair(af: int = AF_INET) -> tuple[int, int]:
     """A connected TCP loopback pair (client, server), built the Windows way."""
+    lst, client, server = tcp_trio(af)
+    ws2.closesocket(lst)
+    return client, server
+
+
+def tcp_trio(af: int = AF_INET) -> tuple[int, int, int]:
+    """(listener, client, server): a connected pair with the listener kept open."""
     lst, addr = listener(af)
     client = ws2.socket(af, SOCK_STREAM, IPPROTO_TCP)
     ws2.connect(client, addr)
     server, _ = ws2.accept(lst)
-    ws2.closesocket(lst)
-    return client, server
+    return lst, client, server
 
 
 def monitor_settled() -> None:

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import TCP4_ENTRY as TCP4, c_face_flags, install_layer
+from tests.helpers import c_face_flags, install_layer, TCP4_ENTRY as TCP4, tcp_trio
 from wsemu import abi as W
 from wsemu import catalog, sockaddr
 from wsemu.errors import WSAError
@@ -298,12 +298,7 @@ def test_python_winsock_sockets_land_on_the_chain_and_are_counted(lsp, isolated)
     chain = install(lsp)
     ws2.WSAStartup(0x0202)
     try:
-        listener = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
-        ws2.bind(listener, ("127.0.0.1", 0))
-        ws2.listen(listener, 1)
-        client = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
-        ws2.connect(client, ws2.getsockname(listener))
-        server, _ = ws2.accept(listener)
+        listener, client, server = tcp_trio()
         info = ws2.getsockopt(client, W.SOL_SOCKET, W.SO_PROTOCOL_INFOW)
         assert info.dwCatalogEntryId == chain.dwCatalogEntryId
         assert ws2.send(client, b"x" * 3000) == 3000
@@ -349,12 +344,7 @@ def test_the_c_lsp_under_the_trace_lsp_is_seen_in_the_trace(lsp, isolated, monke
     [traced] = install_layer("trace", "python:wsemu.lsp.trace:TraceProvider", [counter.dwCatalogEntryId])
     ws2.WSAStartup(0x0202)
     try:
-        listener = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
-        ws2.bind(listener, ("127.0.0.1", 0))
-        ws2.listen(listener, 1)
-        client = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
-        ws2.connect(client, ws2.getsockname(listener))
-        server, _ = ws2.accept(listener)
+        listener, client, server = tcp_trio()
         assert ws2.send(client, b"seen") == 4
         assert ws2.recv(server, 10) == b"seen"
         for s in (client, server, listener):

@@ -13,7 +13,7 @@ import os
 import pytest
 
 from tests import lsp_hops
-from tests.helpers import TCP4_ENTRY, install_layer
+from tests.helpers import TCP4_ENTRY, install_layer, tcp_trio
 from wsemu import catalog, msgqueue, ws2
 from wsemu.spi import wsc
 from wsemu.errors import WSAError
@@ -38,16 +38,6 @@ def layers(config_dir):
     lsp_hops.STARTUPS.clear()
     ws2.WSAStartup(0x0202)
     return upper, lower
-
-
-def _connected_pair() -> tuple[int, int, int]:
-    listener = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
-    ws2.bind(listener, ("127.0.0.1", 0))
-    ws2.listen(listener, 1)
-    client = ws2.socket(W.AF_INET, W.SOCK_STREAM, W.IPPROTO_TCP)
-    ws2.connect(client, ws2.getsockname(listener))
-    server, _ = ws2.accept(listener)
-    return listener, client, server
 
 
 def _chain(info) -> list[int]:
@@ -75,7 +65,7 @@ def test_socket_creation_lands_on_the_top_chain_and_each_hop_gets_the_rule_s_inf
 
 
 def test_every_call_passes_upper_then_lower_and_data_flows(layers):
-    listener, client, server = _connected_pair()
+    listener, client, server = tcp_trio()
     lsp_hops.HOPS.clear()
     assert ws2.send(client, b"through two layers") == 18
     assert ws2.recv(server, 100) == b"through two layers"
@@ -90,7 +80,7 @@ def test_every_call_passes_upper_then_lower_and_data_flows(layers):
 
 
 def test_select_and_event_select_answer_in_the_layer_s_handles(layers):
-    listener, client, server = _connected_pair()
+    listener, client, server = tcp_trio()
     event = ws2.WSACreateEvent()
     try:
         ws2.WSAEventSelect(server, event, W.FD_READ)
@@ -105,7 +95,7 @@ def test_select_and_event_select_answer_in_the_layer_s_handles(layers):
 
 
 def test_one_event_registration_per_socket_through_layered_duplicates(layers):
-    listener, client, server = _connected_pair()
+    listener, client, server = tcp_trio()
     twin = ws2.WSASocketW(W.FROM_PROTOCOL_INFO, W.FROM_PROTOCOL_INFO, W.FROM_PROTOCOL_INFO,
                           ws2.WSADuplicateSocketW(server, os.getpid()))
     assert twin >= NON_IFS_FIRST and twin != server
@@ -121,7 +111,7 @@ def test_one_event_registration_per_socket_through_layered_duplicates(layers):
 
 
 def test_async_select_messages_carry_the_application_s_handle(layers):
-    listener, client, server = _connected_pair()
+    listener, client, server = tcp_trio()
     hwnd = msgqueue.CreateWindow()
     try:
         ws2.WSAAsyncSelect(server, hwnd, 0x400, W.FD_READ)
@@ -153,7 +143,7 @@ def _target(info_bytes: bytes, channel) -> None:
 
 def test_a_socket_duplicated_through_the_chain_is_layered_again_in_the_target(layers):
     upper, lower = layers
-    listener, client, server = _connected_pair()
+    listener, client, server = tcp_trio()
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
     # The info is made for the child's pid, so the child starts first and gets it by pipe.
