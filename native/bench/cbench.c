@@ -201,38 +201,47 @@ static int client(int port, const char *mode, long long amount)
 /* The hand-off: give() in the source, take() in the target, over a channel of two POSIX
  * descriptors each way round (source: [read, write], target: [read, write]). */
 #ifdef RAW_LIBC
+/* A one-byte message with room for one descriptor (both ends use the same shape). */
+typedef struct {
+    char byte;
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov;
+    struct msghdr m;
+} FD_MESSAGE;
+
+static struct msghdr *fd_message(FD_MESSAGE *msg)
+{
+    memset(msg, 0, sizeof *msg);
+    msg->byte = 's';
+    msg->iov.iov_base = &msg->byte;
+    msg->iov.iov_len = 1;
+    msg->m.msg_iov = &msg->iov;
+    msg->m.msg_iovlen = 1;
+    msg->m.msg_control = msg->control;
+    msg->m.msg_controllen = sizeof msg->control;
+    return &msg->m;
+}
+
 static int give(SOCKET s, pid_t target, int out)
 {
     (void)target;
-    char byte = 's';
-    char control[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = { &byte, 1 };
-    struct msghdr m = { 0 };
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    FD_MESSAGE msg;
+    struct msghdr *m = fd_message(&msg);
+    struct cmsghdr *c = CMSG_FIRSTHDR(m);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &s, sizeof(int));
-    return sendmsg(out, &m, 0) == 1 ? 0 : -1;
+    return sendmsg(out, m, 0) == 1 ? 0 : -1;
 }
 static SOCKET take(int in)
 {
-    char byte;
-    char control[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = { &byte, 1 };
-    struct msghdr m = { 0 };
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    if (recvmsg(in, &m, 0) != 1 || CMSG_FIRSTHDR(&m) == NULL)
+    FD_MESSAGE msg;
+    struct msghdr *m = fd_message(&msg);
+    if (recvmsg(in, m, 0) != 1 || CMSG_FIRSTHDR(m) == NULL)
         return INVALID_SOCKET;
     int fd;
-    memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
+    memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(m)), sizeof fd);
     return fd;
 }
 /* SCM_RIGHTS needs a Unix socket: one, both ways. */

@@ -152,6 +152,13 @@ def wide_out(pointer, capacity: int, text: str) -> int:
     return len(raw) // 2
 
 
+
+def path_out(path: str, lpszProviderDllPath, lpProviderDllPathLen) -> int:
+    """A provider path into the caller's WCHAR buffer (WSCGetProviderPath, WPUGetProviderPath)."""
+    required(lpProviderDllPathLen)
+    wide_out(lpszProviderDllPath, lpProviderDllPathLen[0], path)
+    return 0
+
 def buffers_in(lpBuffers, count: int) -> list | None:
     """A WSABUF array as the byte views the Python SPI takes (None for NULL); a NULL ``buf``
     with a length is WSAEFAULT."""

@@ -14,8 +14,8 @@ import threading
 
 from wsemu import abi as W
 from wsemu.cface import INVALID_SOCKET, SOCKET_ERROR, ffi
-from wsemu.cface.spi_boundary import (FALSE, NULL, guid_in, handle_in, handle_out, required, spi_call,
-                                      wide_out)
+from wsemu.cface.spi_boundary import (FALSE, NULL, guid_in, handle_in, handle_out, path_out, required,
+                                      spi_call)
 from wsemu.errors import WSAError
 from wsemu.events.objects import events
 from wsemu.spi.upcalls import HANDLES, upcalls
@@ -50,10 +50,7 @@ def WPUCloseSocketHandle(s: int, lpErrno) -> int:
 
 @spi_call("wsemu_WPUGetProviderPath", SOCKET_ERROR)
 def WPUGetProviderPath(lpProviderId, lpszProviderDllPath, lpProviderDllPathLen, lpErrno) -> int:
-    path = upcalls.WPUGetProviderPath(guid_in(lpProviderId))
-    required(lpProviderDllPathLen)
-    wide_out(lpszProviderDllPath, lpProviderDllPathLen[0], path)
-    return 0
+    return path_out(upcalls.WPUGetProviderPath(guid_in(lpProviderId)), lpszProviderDllPath, lpProviderDllPathLen)
 
 
 @spi_call("wsemu_WPUCreateEvent", NULL)

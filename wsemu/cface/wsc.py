@@ -6,8 +6,8 @@ from __future__ import annotations
 from wsemu import abi as W
 from wsemu.abi import WSAPROTOCOL_INFOW
 from wsemu.cface import SOCKET_ERROR
-from wsemu.cface.spi_boundary import (INFO_SIZE, NULL, code_call, guid_in, info_in, info_out, required,
-                                      spi_call, wide_in, wide_out)
+from wsemu.cface.spi_boundary import (INFO_SIZE, NULL, code_call, guid_in, info_in, info_out, path_out,
+                                      required, spi_call, wide_in)
 from wsemu.errors import WSAError
 from wsemu.spi import wsc
 
@@ -69,7 +69,4 @@ def WSCWriteProviderOrder(lpwdCatalogEntryId, dwNumberOfEntries) -> None:
 
 @spi_call("wsemu_WSCGetProviderPath", SOCKET_ERROR)
 def WSCGetProviderPath(lpProviderId, lpszProviderDllPath, lpProviderDllPathLen, lpErrno) -> int:
-    path = wsc.WSCGetProviderPath(guid_in(lpProviderId))
-    required(lpProviderDllPathLen)
-    wide_out(lpszProviderDllPath, lpProviderDllPathLen[0], path)
-    return 0
+    return path_out(wsc.WSCGetProviderPath(guid_in(lpProviderId)), lpszProviderDllPath, lpProviderDllPathLen)

@@ -101,10 +101,7 @@ class WSPUPCALLTABLE:
         """The provider path of a transport catalog entry, by provider GUID (not the namespace
         catalog, where ReactOS wrongly looks: reference/spi.md §4.4)."""
         from wsemu import catalog
-        for entry in catalog.current().entries:
-            if entry.info.ProviderId == lpProviderId:
-                return entry.path
-        raise WSAError(abi.WSAEINVAL)
+        return catalog.current().provider_path(lpProviderId)
 
     # Event objects and window messages: what WSACreateEvent... and WSAAsyncSelect use.
     @staticmethod
