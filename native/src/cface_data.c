@@ -118,6 +118,11 @@ static int64_t send_vec(SOCKET s, struct iovec *iov, int niov, int64_t total, co
     wsemu_io io;
     if (t->send((int64_t)s, iov, niov, total, to != NULL ? &name : NULL, namelen, family, &io) == WSEMU_FAST_SLOW)
         return *slow = 1, 0;
+    /* An unreachable destination may be WSAENETDOWN (its link is down): Python decides that
+     * from the destination, so it makes the call again whole (nothing was sent). */
+    if (to != NULL && (io.after & WSEMU_AFTER_ERRNO)
+        && (io.error == ENETUNREACH || io.error == EHOSTUNREACH || io.error == EADDRNOTAVAIL))
+        return *slow = 1, 0;
     *slow = 0;
     if (!(io.after & WSEMU_AFTER_TAIL))
         return finish(s, WSEMU_OP_SEND, &io, NULL, 0);

@@ -7,6 +7,7 @@ from wsemu import ws2
 from wsemu.spi import sharing
 from wsemu.cface import INVALID_SOCKET, _call, _in, _name_out, ffi, protocol_info
 from wsemu.errors import WSAError
+from wsemu.netstate.layouts import relocate
 
 _ffi = ffi()
 
@@ -210,7 +211,7 @@ def WSAIoctl(s: int, code: int, inbuf, cb_in: int, outbuf, cb_out: int, returned
     if out and (outbuf == _ffi.NULL or len(out) > cb_out):
         raise WSAError(W.WSAEFAULT)
     if out:
-        _ffi.memmove(outbuf, out, len(out))
+        _ffi.memmove(outbuf, relocate(code, out, int(_ffi.cast("uintptr_t", outbuf))), len(out))
     if returned != _ffi.NULL:
         returned[0] = len(out)
     return 0

@@ -21,6 +21,7 @@ from wsemu.cface.spi_boundary import (FALSE, NULL, buffers_in, bytes_in, code_ca
                                       wide_in, wide_out)
 from wsemu.cface.wpu import CUpcallTable
 from wsemu.errors import WSAError
+from wsemu.netstate.layouts import relocate
 from wsemu.spi import base as _base
 from wsemu.spi.sockopts import GetResult
 from wsemu.spi.table import PROC_NAMES, WSPDATA, WSPPROC_TABLE
@@ -314,7 +315,8 @@ def WSPIoctl(table, s, dwIoControlCode, lpvInBuffer, cbInBuffer, lpvOutBuffer, c
         raise WSAError(W.WSAEFAULT)
     required(lpcbBytesReturned)
     if data:
-        _ffi.memmove(lpvOutBuffer, data, len(data))
+        _ffi.memmove(lpvOutBuffer, relocate(dwIoControlCode, data, int(_ffi.cast("uintptr_t", lpvOutBuffer))),
+                     len(data))
     lpcbBytesReturned[0] = len(data)
     return 0
 

@@ -20,6 +20,7 @@ import select as _select
 import socket as L
 import struct
 import threading
+import typing
 
 from wsemu import abi as W
 from wsemu import msgqueue
@@ -304,6 +305,9 @@ def _drop(state, reg: Registration) -> None:
 # The monitor
 # ---------------------------------------------------------------------------------------
 def _on_report(fd: int, revents: int) -> None:
+    reader = _readers.get(fd)
+    if reader is not None:
+        return reader()                # (it takes the locks it needs)
     with lock:
         reg = _watched.get(fd)
         if reg is None or reg.desc.closing:
@@ -319,6 +323,19 @@ def _on_report(fd: int, revents: int) -> None:
 monitor = Monitor(_on_report)
 event_objects.pump = monitor        # a thread waiting on an event runs the reports itself
 _watched: dict[int, Registration] = {}
+_readers: dict[int, "typing.Callable[[], None]"] = {}   # other fds in the epoll: their reader
+
+
+def watch_reader(fd: int, reader) -> None:
+    """Put a descriptor of wsemu's own in the monitor's epoll (the netstate listener):
+    ``reader()`` runs, on a draining thread, whenever it has news."""
+    _readers[fd] = reader
+    monitor.watch(fd)
+
+
+def unwatch_reader(fd: int) -> None:
+    if _readers.pop(fd, None) is not None:
+        monitor.unwatch(fd)
 
 
 def _watch(reg: Registration) -> None:
@@ -492,6 +509,28 @@ def connected(desc) -> None:
         look(desc, reg)
 
 
+def network_changed(desc, event: int) -> None:
+    """wsemu.netstate: the change ``desc``'s SIO_*_CHANGE asked about has happened. A
+    socket without a registration keeps it pending for its first WSAEventSelect."""
+    with lock:
+        if desc.closing:
+            return
+        reg = _registration(desc)
+        _hold(reg)
+        if desc.state.shared:
+            with _Slot(desc.state._raw) as slot:
+                slot.rec, effects = S.network_changed(slot.rec, event)
+                if slot.owner == this_pid[0] and slot.generation == reg.generation:
+                    reg.record = slot.rec
+                else:
+                    effects = S.NOTHING        # (the owner's objects are not in this process)
+        else:
+            reg.record, effects = S.network_changed(reg.record, event)
+        _apply(reg, effects)
+        if reg.watched is not None:
+            look(desc, reg)                # (gives the C lane back its record)
+
+
 def recheck(state) -> None:
     """Something outside any call changed what the socket shows (the send queue finished
     a tail: the buffer is the application's again)."""
@@ -625,6 +664,10 @@ _INODE = struct.Struct("@Q")
 
 def stop() -> None:
     """The last WSACleanup: no socket is left to watch."""
+    import sys
+    netstate = sys.modules.get("wsemu.netstate.live")
+    if netstate is not None:
+        netstate.live.close()          # (its listener is in the monitor's epoll)
     with lock:
         for reg in list(_watched.values()):
             _unwatch(reg)
@@ -643,6 +686,7 @@ def _after_fork_in_child() -> None:
         reg.watched = None             # the child's monitor watches nothing yet
         reg.lane = 0                   # (and its C lanes are cleared: Monitor.after_fork_in_child)
     _watched.clear()
+    _readers.clear()                   # (their owners reopen in the child: wsemu.netstate.live)
     monitor.after_fork_in_child()
 
 

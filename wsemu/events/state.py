@@ -13,7 +13,11 @@ The model (Wine's server/sock.c, corrected to Windows where §4 says Wine is wro
   reported (Windows signals it; Wine does not: items 128, 150, 158, §4.3);
 * message mode posts one message per pending bit in the mask, in ``MESSAGE_ORDER``, then
   forgets every pending bit; event mode signals the object when a posted bit is in the mask;
-* FD_CLOSE comes at the peer's close even with unread data, and never again (§4.5).
+* FD_CLOSE comes at the peer's close even with unread data, and never again (§4.5);
+* FD_ADDRESS_LIST_CHANGE and FD_ROUTING_INTERFACE_CHANGE are posted by ``wsemu.netstate``
+  when a change happens that a SIO_ADDRESS_LIST_CHANGE / SIO_ROUTING_INTERFACE_CHANGE on the
+  socket asked about; that ioctl is also what re-enables them (Microsoft's WSAEventSelect
+  table). Wine accepts them in the mask and never posts them (§4 item 13).
 """
 from __future__ import annotations
 
@@ -24,12 +28,14 @@ from wsemu import abi as W
 
 READ, WRITE, OOB, ACCEPT, CONNECT, CLOSE = (W.FD_READ, W.FD_WRITE, W.FD_OOB, W.FD_ACCEPT,
                                             W.FD_CONNECT, W.FD_CLOSE)
-# Accepted in a mask, never generated (FD_QOS, FD_GROUP_QOS, routing/address-list change).
+ROUTING_CHANGE, ADDRESS_LIST_CHANGE = W.FD_ROUTING_INTERFACE_CHANGE, W.FD_ADDRESS_LIST_CHANGE
+# Accepted in a mask, never generated: FD_QOS, FD_GROUP_QOS.
 ALL_EVENTS = W.FD_ALL_EVENTS
-GENERATED = READ | WRITE | OOB | ACCEPT | CONNECT | CLOSE
+GENERATED = READ | WRITE | OOB | ACCEPT | CONNECT | CLOSE | ROUTING_CHANGE | ADDRESS_LIST_CHANGE
 
 # The order Windows posts one wake-up's messages in (§2.2; RESET and HUP are both FD_CLOSE).
-MESSAGE_ORDER = (CONNECT, ACCEPT, OOB, READ, WRITE, CLOSE)
+# (The change events never come from the same wake-up as the others.)
+MESSAGE_ORDER = (CONNECT, ACCEPT, OOB, READ, WRITE, CLOSE, ROUTING_CHANGE, ADDRESS_LIST_CHANGE)
 
 # Event mode: a new occurrence of these is signalled even while it is reported (§4.3).
 POSTED_ON_ARRIVAL = READ | OOB | ACCEPT
@@ -58,6 +64,8 @@ class Call(enum.Enum):
     RECV_OOB = "recv MSG_OOB"
     SEND_FAILED = "a failing send"
     ACCEPT = "accept"
+    ROUTING_QUERY = "SIO_ROUTING_INTERFACE_CHANGE"
+    ADDRESS_LIST_QUERY = "SIO_ADDRESS_LIST_CHANGE"
 
 
 REENABLES: dict[Call, dict[Mode, int]] = {
@@ -66,6 +74,8 @@ REENABLES: dict[Call, dict[Mode, int]] = {
     Call.RECV_OOB:      {Mode.EVENT: OOB,  Mode.MESSAGE: OOB},
     Call.SEND_FAILED:   {Mode.EVENT: WRITE, Mode.MESSAGE: WRITE},
     Call.ACCEPT:        {Mode.EVENT: ACCEPT, Mode.MESSAGE: ACCEPT},
+    Call.ROUTING_QUERY: {Mode.EVENT: ROUTING_CHANGE, Mode.MESSAGE: ROUTING_CHANGE},
+    Call.ADDRESS_LIST_QUERY: {Mode.EVENT: ADDRESS_LIST_CHANGE, Mode.MESSAGE: ADDRESS_LIST_CHANGE},
 }
 
 NO_ERRORS = (0,) * W.FD_MAX_EVENTS
@@ -75,7 +85,7 @@ def bit_index(event: int) -> int:
     return event.bit_length() - 1
 
 
-_INDEX = {event: bit_index(event) for event in (READ, WRITE, OOB, ACCEPT, CONNECT, CLOSE)}
+_INDEX = {event: bit_index(event) for event in MESSAGE_ORDER}
 
 
 class Record(typing.NamedTuple):
@@ -221,6 +231,13 @@ def enumerate_events(rec: Record) -> tuple[Record, int, tuple[int, ...]]:
     returned = rec.pending & rec.mask
     errors = tuple(rec.errors[i] if returned & (1 << i) else 0 for i in range(W.FD_MAX_EVENTS))
     return Record(rec.mode, rec.mask, rec.pending & ~returned, rec.reported, rec.errors), returned, errors
+
+
+def network_changed(rec: Record, event: int) -> tuple[Record, Effects]:
+    """The change a SIO_ADDRESS_LIST_CHANGE / SIO_ROUTING_INTERFACE_CHANGE on the socket
+    asked about has happened: posted like any event, so not again until that ioctl
+    re-enables it."""
+    return post(rec, Observation(level=event))
 
 
 def inherit(listener: Record) -> Record:

@@ -51,8 +51,14 @@ _ALL_EVENTS = W.FD_ALL_EVENTS
 _CF = (W.CF_ACCEPT, W.CF_REJECT, W.CF_DEFER)
 
 
-def _io_error(desc: Descriptor | None, exc: OSError, op: str) -> WSAError:
-    """A kernel failure of an I/O or control call as the WSA error Windows reports."""
+# Linux's answers when the interface a connect or send would use is down (it never says
+# ENETDOWN for IP sockets: reference/python-ecosystem.md §2.2).
+_UNREACHABLE = (E.ENETUNREACH, E.EHOSTUNREACH, E.EADDRNOTAVAIL)
+
+
+def _io_error(desc: Descriptor | None, exc: OSError, op: str, destination: tuple | None = None) -> WSAError:
+    """A kernel failure of an I/O or control call as the WSA error Windows reports
+    (``destination``: a connect's or sendto's Windows address tuple)."""
     err = exc.errno or 0
     if desc is not None and desc.closing:
         return WSAError(W.WSAEINTR)          # closesocket from another thread interrupted us
@@ -60,6 +66,8 @@ def _io_error(desc: Descriptor | None, exc: OSError, op: str) -> WSAError:
         return WSAError(W.WSAENOTSOCK)
     if desc is not None:
         state = desc.state
+        if err in _UNREACHABLE and op in ("connect", "send") and _interface_down(desc, destination):
+            return WSAError(W.WSAENETDOWN)   # Windows: the network subsystem (link) is down
         if err == E.EAGAIN:
             if desc.is_stream and op in ("send", "recv") and _tcp_state(desc) == _TCP_SYN_SENT:
                 return WSAError(W.WSAENOTCONN)   # send/recv while connecting (item 91)
@@ -82,6 +90,14 @@ def _io_error(desc: Descriptor | None, exc: OSError, op: str) -> WSAError:
         if err == E.ECONNREFUSED and not desc.is_stream:
             return WSAError(W.WSAECONNRESET)     # ICMP port unreachable, as Windows reports it
     return WSAError(wsa_from_errno_io(err))
+
+
+def _interface_down(desc: Descriptor, destination: tuple | None) -> bool:
+    from wsemu.netstate.live import live
+    try:
+        return live.interface_down(desc, destination)
+    except (OSError, WSAError):
+        return False                         # (no netlink here: leave the kernel's answer)
 
 
 def _tcp_state(desc: Descriptor) -> int:
@@ -473,7 +489,7 @@ class BaseProvider:
                 raise WSAError(W.WSAEWOULDBLOCK)
             if err == E.EALREADY:
                 raise WSAError(W.WSAEALREADY)
-            raise _io_error(desc, OSError(err, os.strerror(err)), "connect")
+            raise _io_error(desc, OSError(err, os.strerror(err)), "connect", address)
         self._connect_blocking(desc, target, address)
 
     def _connect_blocking(self, desc: Descriptor, target: tuple, address: tuple) -> None:
@@ -499,7 +515,7 @@ class BaseProvider:
             # A failed blocking connect leaves SO_ERROR 0 on Windows (todo_wine in item 120),
             # but select reports the socket in exceptfds from now on.
             state.connect_failed = True
-            raise _io_error(desc, exc, "connect") from None
+            raise _io_error(desc, exc, "connect", address) from None
         finally:
             if saved:
                 sockopts.OPTIONS[(W.SOL_SOCKET, W.SO_SNDTIMEO)].set(desc, saved)
@@ -513,14 +529,14 @@ class BaseProvider:
             desc.sock.connect(target)
         except OSError as exc:
             if exc.errno != E.EACCES or desc.sock.getsockopt(L.SOL_SOCKET, L.SO_BROADCAST):
-                raise _io_error(desc, exc, "connect") from None
+                raise _io_error(desc, exc, "connect", address) from None
             # Windows connects to a broadcast address without SO_BROADCAST (item 66); Linux
             # wants the flag for the connect only (the connected route then serves send()).
             desc.sock.setsockopt(L.SOL_SOCKET, L.SO_BROADCAST, 1)
             try:
                 desc.sock.connect(target)
             except OSError as exc2:
-                raise _io_error(desc, exc2, "connect") from None
+                raise _io_error(desc, exc2, "connect", address) from None
             finally:
                 desc.sock.setsockopt(L.SOL_SOCKET, L.SO_BROADCAST, 0)
         desc.bound = True
@@ -685,7 +701,7 @@ class BaseProvider:
                 raise WSAError(W.WSAEACCES) from None   # broadcast without SO_BROADCAST
             else:
                 _send_failed(desc)
-                raise _io_error(desc, exc, "send") from None
+                raise _io_error(desc, exc, "send", address) from None
         desc.bound = True                        # sendto binds implicitly (item 94)
         return sent
 
@@ -727,7 +743,7 @@ class BaseProvider:
         if desc.state.shut_wr:
             raise WSAError(W.WSAESHUTDOWN)
         lflags = _linux_flags(flags, _SEND_FLAGS) | _MSG_NOSIGNAL
-        target = ()
+        target, address = (), None
         if name is not None:
             family, address = sockaddr.parse_name(name, namelen)
             if family != desc.family:
@@ -737,7 +753,7 @@ class BaseProvider:
             sent = desc.sock.sendmsg(buffers, (), lflags, *target)
         except OSError as exc:
             _send_failed(desc)
-            raise _io_error(desc, exc, "send") from None
+            raise _io_error(desc, exc, "send", address) from None
         desc.bound = True
         return sent
 

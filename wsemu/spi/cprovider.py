@@ -22,6 +22,7 @@ from typing import Callable
 from wsemu import abi as W
 from wsemu import sockaddr
 from wsemu.errors import WSAError
+from wsemu.netstate import layouts
 from wsemu.spi.table import PROC_NAMES, WSPDATA, WSPPROC_TABLE
 
 INVALID_SOCKET = W.INVALID_SOCKET
@@ -294,7 +295,11 @@ class CTable:
         except WSAError as err:
             err.bytes_returned = returned[0]
             raise
-        return bytes(self.ffi.buffer(outbuf, min(returned[0], cbOutBuffer))) if cbOutBuffer else b""
+        if not cbOutBuffer:
+            return b""
+        data = bytes(self.ffi.buffer(outbuf, min(returned[0], cbOutBuffer)))
+        # (pointers into our buffer become offsets again, as the Python SPI gives them)
+        return layouts.relocate(dwIoControlCode & 0xFFFFFFFF, data, -int(self.ffi.cast("uintptr_t", outbuf)))
 
     def WSPJoinLeaf(self, s: int, name: object, namelen: int | None = None, lpCallerData=None,
                     lpCalleeData=None, lpSQOS=None, lpGQOS=None, dwFlags: int = 0) -> int:

@@ -25,6 +25,7 @@ import signal
 import socket as _socket
 import stat
 import struct
+import sys
 import threading
 import time
 from typing import Callable
@@ -312,7 +313,11 @@ class DescriptorTable:
         desc.sock.detach()
 
     def _leave_registration(self, desc: Descriptor) -> None:
-        """The socket's event registration stops using ``desc`` (lock held, desc removed)."""
+        """The socket's event registration stops using ``desc`` (lock held, desc removed),
+        and so do its SIO_*_CHANGE requests."""
+        netstate = sys.modules.get("wsemu.netstate.live")
+        if netstate is not None:
+            netstate.live.forget(desc)
         if desc.state.events is not None:
             from wsemu.events import registry   # (the events layer imports this module)
             registry.closing(desc, [d for d in self.by_fd.values() if d.state is desc.state])

@@ -14,6 +14,7 @@ from typing import Callable
 
 from wsemu import abi as W
 from wsemu.errors import WSAError
+from wsemu.spi import netioctl
 from wsemu.spi.descriptor import Descriptor
 
 _SIOCINQ = 0x541B
@@ -158,6 +159,7 @@ HANDLERS: dict[int, Callable[..., bytes]] = {
     W.SIO_UDP_CONNRESET: _udp_connreset,
     W.SIO_ENABLE_CIRCULAR_QUEUEING: _accepted,
     W.SIO_LOOPBACK_FAST_PATH: _accepted,
+    **netioctl.HANDLERS,                 # interfaces, addresses, routing (wsemu.netstate)
 }
 
 
