@@ -500,6 +500,52 @@ def _lsp_round(config_dir: str, count: int) -> float:
     return elapsed / count * 1e6
 
 
+def measure_netstate(count: int, rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of SIO_ADDRESS_LIST_QUERY and SIO_ROUTING_INTERFACE_QUERY answered
+    from wsemu.netstate's cache, and the same answers from a fresh netlink request each
+    time: an address dump (the cache emptied before every call), and a kernel route lookup
+    through pyroute2 (``IPRoute.route("get")``, the socket opened once)."""
+    from pyroute2 import IPRoute
+    from wsemu import sockaddr, ws2
+    from wsemu.netstate.live import live
+    ws2.WSAStartup(0x0202)
+    s = ws2.socket(ws2.AF_INET, ws2.SOCK_DGRAM, 0)
+    target = sockaddr.encode(ws2.AF_INET, ("127.0.0.1", 80))
+    results: dict[str, list[float]] = {"list cached": [], "list dump": [], "route cached": [], "route netlink": []}
+
+    def addresses_cached() -> None:
+        ws2.WSAIoctl(s, ws2.SIO_ADDRESS_LIST_QUERY, None, 4096)
+
+    def addresses_dumped() -> None:
+        live.addresses = None
+        ws2.WSAIoctl(s, ws2.SIO_ADDRESS_LIST_QUERY, None, 4096)
+
+    def route_cached() -> None:
+        ws2.WSAIoctl(s, ws2.SIO_ROUTING_INTERFACE_QUERY, target, 64)
+
+    ipr = IPRoute()
+
+    def route_netlink() -> None:
+        ipr.route("get", dst="127.0.0.1")[0].get("RTA_PREFSRC")
+
+    try:
+        for i in range(rounds):
+            for name, call, n in (("list cached", addresses_cached, count), ("list dump", addresses_dumped, count // 10),
+                                  ("route cached", route_cached, count), ("route netlink", route_netlink, count // 10)):
+                print(f"  netstate  round {i + 1}/{rounds} {name:13} ...", end="", flush=True)
+                call()
+                start = time.perf_counter()
+                for _ in range(max(n, 1)):
+                    call()
+                results[name].append((time.perf_counter() - start) / max(n, 1))
+                print(f" {results[name][-1] * 1e6:.1f} us/call", flush=True)
+    finally:
+        ipr.close()
+        ws2.closesocket(s)
+        ws2.WSACleanup()
+    return results
+
+
 def _p99(values: list[float]) -> float:
     return sorted(values)[int(len(values) * 0.99)]
 
@@ -523,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--handoffs", type=int, default=1000)
     parser.add_argument("--wakeups", type=int, default=2000)
     parser.add_argument("--registered", type=int, default=10_000)
+    parser.add_argument("--netstate-calls", type=int, default=20_000)
     args = parser.parse_args(argv)
     if args.bulk_bytes <= 0 or args.bulk_bytes % CHUNK:
         parser.error(f"--bulk-bytes must be a positive multiple of {CHUNK} (the peer sends whole chunks)")
@@ -553,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
         if c_lsp is not None:
             layers["c"] = c_lsp
         lsp = measure_lsp(args.pingpongs // 4, args.rounds, layers)
+
+    net = {name: statistics.median(values) * 1e6 for name, values in measure_netstate(args.netstate_calls, args.rounds).items()}
 
     mb = args.bulk_bytes / 1e6
     rows = [
@@ -606,6 +655,12 @@ def main(argv: list[str] | None = None) -> int:
                 (f"LSP: {label} overhead per call (us)", 0.0, (lsp[name] - lsp["none"]) / 2, 0.0,
                  "(reported)", True),
             ]
+    rows += [
+        ("netstate: SIO_ADDRESS_LIST_QUERY, fresh netlink dump vs cached (us/call)", net["list dump"],
+         net["list cached"], net["list cached"] / net["list dump"], "(reported)", True),
+        ("netstate: SIO_ROUTING_INTERFACE_QUERY, netlink route get vs cached (us/call)", net["route netlink"],
+         net["route cached"], net["route cached"] / net["route netlink"], "(reported)", True),
+    ]
     print()
     print("Wine 8 on this machine, for context (reference/wine-peer.md): " + WINE_CONTEXT)
     print()
