@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import pytest
 
@@ -47,12 +47,14 @@ class NetLab:
     """A subject and a peer agent, each in its own netns, joined by wsv0 <-> wsv1."""
 
     def __init__(self, *, timeout: float = 30.0, start_timeout: float = 60.0,
-                 user: str | None = None, env: dict[str, str] | None = None) -> None:
+                 user: str | None = None, launcher: Sequence[str] = (),
+                 env: dict[str, str] | None = None) -> None:
         """Start the lab; raises NetLabUnavailable with the agent's reason when it cannot.
 
         For testing the unprivileged path: ``user`` runs the subject as that user (the test
-        process must be root), ``env`` replaces the inherited environment.  ``timeout`` bounds
-        each call; it may be changed on the instance.
+        process must be root), ``launcher`` is a command that execs the agent (e.g.
+        ``unshare --user --map-user=65534 --``), ``env`` replaces the inherited environment.
+        ``timeout`` bounds each call; it may be changed on the instance.
         """
         self.timeout = timeout
         self._stderr = tempfile.TemporaryFile()
@@ -63,7 +65,7 @@ class NetLab:
             pw = pwd.getpwnam(user)
             kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
         try:
-            self._proc = subprocess.Popen([sys.executable, "-m",
+            self._proc = subprocess.Popen([*launcher, sys.executable, "-m",
                                            "tests.netlab_agent", "subject"],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=self._stderr, cwd=REPO_ROOT, env=env, **kw)

@@ -40,6 +40,8 @@ PEER_ADDRS = (("198.51.100.2", 24), ("2001:db8:1::2", 64))
 READY_DEADLINE = 20.0
 #: Set to "1" to take the user-namespace path even as root (how root tests the CI path).
 FORCE_USERNS_ENV = "WSEMU_NETLAB_USERNS"
+#: How this agent got its namespace: the euid it started with, and whether it made a userns.
+START: dict = {}
 
 
 def _enter_namespace(role: str) -> str | None:
@@ -49,8 +51,10 @@ def _enter_namespace(role: str) -> str | None:
     libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)        # die with the process that started us
     if os.getppid() != parent:
         os._exit(1)
-    use_userns = role == "subject" and (os.geteuid() != 0 or os.environ.get(FORCE_USERNS_ENV) == "1")
+    forced = os.environ.get(FORCE_USERNS_ENV) == "1"
+    use_userns = role == "subject" and (os.geteuid() != 0 or forced)
     uid, gid = os.geteuid(), os.getegid()
+    START.update(euid=uid, userns=use_userns)
     flags = CLONE_NEWNET | (CLONE_NEWUSER if use_userns else 0)
     if libc.unshare(flags) != 0:
         err = ctypes.get_errno()
@@ -220,7 +224,7 @@ def _build_subject() -> tuple[_Peer, dict]:
         while (seen := answers(host)) not in ("refused", "connected"):
             if time.monotonic() > deadline:
                 raise _Unavailable(f"peer {host} did not answer within {READY_DEADLINE}s: {seen}")
-    return peer, {"pid": os.getpid(), "peer_pid": peer.proc.pid, "uid": os.getuid()}
+    return peer, {"pid": os.getpid(), "peer_pid": peer.proc.pid, "uid": os.getuid(), **START}
 
 
 def main(role: str) -> None:
@@ -252,7 +256,7 @@ def main(role: str) -> None:
                                           + traceback.format_exc()))
             return
     else:
-        info = {"pid": os.getpid(), "uid": os.getuid()}
+        info = {"pid": os.getpid(), "uid": os.getuid(), **START}
     send_msg(wfd, ("ready", info))
     while True:
         try:

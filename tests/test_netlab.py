@@ -196,6 +196,7 @@ def test_lab_builds_inside_a_user_namespace() -> None:
         assert os.readlink(f"/proc/{lab.pid}/ns/user") != os.readlink("/proc/self/ns/user")
         assert os.readlink(f"/proc/{lab.peer_pid}/ns/user") == \
             os.readlink(f"/proc/{lab.pid}/ns/user")       # the peer is inside it
+        assert lab.info["userns"]
         port = lab.peer(f"{JOBS}:tcp_listen", PEER_V6)
         assert lab.subject(f"{JOBS}:tcp_connect", PEER_V6, port) == "connected"
 
@@ -205,15 +206,36 @@ def test_lab_builds_as_nobody_or_skips_with_the_reason() -> None:
         launch: dict = {}                 # already unprivileged: the plain lab is this test
     else:
         launch = _as_nobody()
-    lab = _lab_or_skip(**launch)
+    _check_unprivileged_lab(_lab_or_skip(**launch))
+
+
+def test_lab_builds_for_a_uid_without_capabilities() -> None:
+    # Where nobody cannot read the interpreter (it lives under a 0700 /root here), root can
+    # still start the agent as uid 65534 with no capabilities inside a user namespace
+    # (``unshare --map-user``): its files stay readable, its privileges are nobody's.
+    launch: dict = {}
+    if os.geteuid() == 0:
+        launcher = ["unshare", "--user", "--map-user=65534", "--map-group=65534", "--"]
+        try:
+            probe = subprocess.run([*launcher, "true"], capture_output=True, text=True)
+        except OSError as e:
+            pytest.skip(f"no unshare command: {e}")
+        if probe.returncode != 0:
+            pytest.skip(f"unshare --map-user does not work here: {probe.stderr.strip()}")
+        launch = {"launcher": launcher}
+    _check_unprivileged_lab(_lab_or_skip(**launch))
+
+
+def _check_unprivileged_lab(lab: NetLab) -> None:
     with lab:
-        assert lab.info["uid"] == 0                       # root inside its own user namespace
-        with open(f"/proc/{lab.pid}/status") as f:
-            real_uid = int(next(line for line in f if line.startswith("Uid:")).split()[1])
-        assert real_uid != 0
+        assert lab.info["euid"] != 0 and lab.info["userns"]   # took the unshare -rn path
+        assert lab.info["uid"] == 0                           # root in its own user namespace
         assert addresses(lab) == {(SUBJECT_V4, 24), (SUBJECT_V6, 64)}
-        port = lab.peer(f"{JOBS}:tcp_listen", PEER_V4)
-        assert lab.subject(f"{JOBS}:tcp_connect", PEER_V4, port) == "connected"
+        for host in (PEER_V4, PEER_V6):
+            port = lab.peer(f"{JOBS}:tcp_listen", host)
+            assert lab.subject(f"{JOBS}:tcp_connect", host, port) == "connected"
+        lab.link_down("wsv0")                                 # CAP_NET_ADMIN in its netns
+        assert lab.subject(f"{JOBS}:tcp_connect", PEER_V4, 9) == "ENETUNREACH"
 
 
 def _as_nobody() -> dict:
