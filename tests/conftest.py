@@ -115,3 +115,10 @@ def cc() -> str:
     if compiler is None:
         pytest.skip("no C compiler")
     return compiler
+
+
+# The network-namespace lab's fixtures (tests/netlab.py), for every test module.
+from tests import netlab as _netlab  # noqa: E402
+
+netlab = _netlab.netlab
+netlab_module = _netlab.netlab_module

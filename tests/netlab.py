@@ -15,7 +15,7 @@ agents, which import and run them there.  Why this way (see the agent's docstrin
 - without root the agent uses a user namespace (like ``unshare -rn``), so CI needs no root;
   when neither works the fixtures skip with the agent's reason.
 
-Use it with ``from tests.netlab import netlab  # noqa: F401`` (or ``netlab_module``).
+The fixtures ``netlab`` (per test) and ``netlab_module`` are registered in tests/conftest.py.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.netlab import (PEER_V4, PEER_V6, REPO_ROOT, SUBJECT_V4, SUBJECT_V6, NetLab,
-                          NetLabUnavailable, netlab, netlab_module, pid_gone)  # noqa: F401
+                          NetLabUnavailable, pid_gone)
 
 JOBS = "tests.test_netlab"
 _SOCKETS: dict[int, socket.socket] = {}

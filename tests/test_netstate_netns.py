@@ -14,7 +14,7 @@ import ipaddress
 
 import pytest
 
-from tests.netlab import PEER_V4, SUBJECT_IF, SUBJECT_V4, netlab  # noqa: F401
+from tests.netlab import PEER_V4, SUBJECT_IF, SUBJECT_V4
 from wsemu import abi as W
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,7 +27,7 @@ def job(lab, name: str, *args, **kwargs):
 
 
 @pytest.fixture
-def lab(netlab):  # noqa: F811
+def lab(netlab):
     job(netlab, "startup")
     return netlab
 
