@@ -22,12 +22,15 @@ demo: $(STAMP)
 	$(VENV)/bin/wsemu demo
 
 # mingw-w64 lets the ABI tests check every Windows constant and layout against Microsoft's
-# headers; it is installed when apt is usable (CI runs as root), else those tests are skipped.
+# headers; iproute2's `ip -j addr` is what the netstate tests compare the interface list with.
+# They are installed when apt is usable (CI runs as root), else those tests are skipped.
 apt-deps:
-	@if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
-	    && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing mingw-w64 (Windows headers for the ABI tests)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mingw-w64 >/dev/null; \
+	@missing=""; \
+	command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing="$$missing mingw-w64"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing (ABI headers, ip for the netstate tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 test: $(STAMP) apt-deps
