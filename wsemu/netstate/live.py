@@ -218,6 +218,18 @@ class LiveTables:
             fire()
         return snap
 
+    def link_state(self) -> T.Snapshot:
+        """The tables now, for an error path: from the cache while the listener is open,
+        else from one dump — a failed send does not give a process that never asked about
+        the network a listener and a monitor thread to go with it."""
+        with self.lock:
+            if self.sock is None:
+                self.marshal = self.marshal or _parser()
+                links = {link.index: link for link in map(T.link_from, self._dump(_RTM_GETLINK))}
+                return T.Snapshot(links, tuple(a for a in map(T.address_from, self._dump(_RTM_GETADDR))
+                                               if a is not None))
+        return self.snapshot()
+
     def route_source(self, family: int, destination: tuple):
         """The local address the kernel would send to ``destination`` from (a Windows
         address tuple, port 0), or the WSA error that says why there is none."""
@@ -315,7 +327,7 @@ class LiveTables:
         SO_BINDTODEVICE, else the link of its bound address, else the link whose subnet
         holds the destination (the kernel has dropped the routes of a down link, so the
         subnets are what is left to say where the traffic would have gone)."""
-        snap = self.snapshot()
+        snap = self.link_state()
         sock = desc.sock
         link = None
         try:
