@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(120)
 HERE = pathlib.Path(__file__).resolve().parent
 PROGRAM = HERE / "cface" / "netstate_ioctls.c"
 LSP_COUNTER = HERE.parent / "native" / "examples" / "lsp-counter" / "lsp_counter.c"
-UNTOUCHED = 0xDEAD                       # what the program preloads lpcbBytesReturned with
+Entry = tuple[int, ipaddress.IPv4Address | ipaddress.IPv6Address, int]   # family, address, scope id
 
 
 def _build(cc: str, source: pathlib.Path, target: pathlib.Path, *options: str) -> pathlib.Path:
@@ -53,7 +53,7 @@ def _numbers(text: str) -> list[int]:
     return [int(word) for word in text.split()]
 
 
-def _listed(text: str) -> set[tuple[int, ipaddress._BaseAddress, int]]:
+def _listed(text: str) -> set[Entry]:
     """The program's `addrsN_list` line: (family, address, scope id) per entry."""
     out = set()
     for entry in filter(None, (item.strip() for item in text.split(","))):
@@ -63,7 +63,7 @@ def _listed(text: str) -> set[tuple[int, ipaddress._BaseAddress, int]]:
     return out
 
 
-def _python_face_addresses(family: int) -> set[tuple[int, ipaddress._BaseAddress, int]]:
+def _python_face_addresses(family: int) -> set[Entry]:
     """SIO_ADDRESS_LIST_QUERY through wsemu.ws2 in this process (offsets, read by layouts)."""
     from wsemu import ws2
     ws2.WSAStartup(0x0202)
@@ -88,7 +88,6 @@ def test_interface_list_is_whole_76_byte_entries(base):
     rc, err, returned = _numbers(base["iflist"])
     assert (rc, err) == (0, 0)
     assert returned % 76 == 0 and returned >= 76
-    assert base["iflist_whole_entries"] == "1"
 
 
 def test_interface_list_has_127_0_0_1_up_loopback_with_netmask_255_0_0_0(base):
@@ -188,6 +187,17 @@ def test_routing_query_through_a_c_lsp(layered):
     assert _numbers(lines["route4"]) == [0, 0, 16]
     assert lines["route4_local"] == f"{W.AF_INET} 127.0.0.1 0"
     assert _numbers(lines["route4_short"]) == [W.SOCKET_ERROR, W.WSAEFAULT, 16]
+
+
+@pytest.mark.xfail(strict=True, reason="wsemu.spi.cprovider.WSPIoctl reports a C provider's untouched "
+                   "lpcbBytesReturned as 0 (its fresh counter) on failure, so the app's count is overwritten")
+@pytest.mark.parametrize("label", ["iflist_short", "route4_null_input"])
+def test_failed_ioctl_count_the_base_leaves_alone_is_left_alone_through_a_c_lsp(base, layered, label):
+    """On Windows the app's lpcbBytesReturned pointer itself goes down the chain, so a layer
+    that passes the call through cannot change what the app finds there."""
+    lines, _ = layered
+    assert _numbers(base[label])[2] == 0xDEAD             # the program's preload, untouched
+    assert _numbers(lines[label]) == _numbers(base[label])
 
 
 # ---- the same source against Windows' own headers ----------------------------------------

@@ -97,7 +97,6 @@ static void interface_list(SOCKET s)
     INTERFACE_INFO list[64];
     DWORD bytes;
     int rc = query("iflist", s, SIO_GET_INTERFACE_LIST, NULL, 0, list, sizeof list, &bytes);
-    printf("iflist_whole_entries: %d\n", bytes % sizeof(INTERFACE_INFO) == 0 && bytes >= sizeof(INTERFACE_INFO));
     for (DWORD i = 0; rc == 0 && i < bytes / sizeof(INTERFACE_INFO); i++) {
         const INTERFACE_INFO *entry = &list[i];
         if (ntohl(entry->iiAddress.AddressIn.sin_addr.s_addr) != INADDR_LOOPBACK)
