@@ -19,6 +19,7 @@
 #ifndef WSEMU_WINABI_H
 #define WSEMU_WINABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* CDEF-BEGIN */
@@ -180,6 +181,36 @@ typedef struct _CSADDR_INFO {
     int32_t iSocketType;
     int32_t iProtocol;
 } CSADDR_INFO;
+
+/* Interface and address lists of SIO_GET_INTERFACE_LIST / SIO_ADDRESS_LIST_QUERY (ws2ipdef.h,
+ * ws2def.h). sockaddr_in6_old is the 24-byte IPv6 address without sin6_scope_id that
+ * INTERFACE_INFO still carries, so an entry is 4 + 3 * 24 = 76 bytes. */
+struct sockaddr_in6_old {
+    int16_t  sin6_family;
+    uint16_t sin6_port;
+    uint32_t sin6_flowinfo;
+    struct WS_in6_addr sin6_addr;
+};
+
+typedef union sockaddr_gen {
+    struct WS_sockaddr Address;
+    struct WS_sockaddr_in AddressIn;
+    struct sockaddr_in6_old AddressIn6;
+} sockaddr_gen;
+
+typedef struct _INTERFACE_INFO {
+    uint32_t     iiFlags;
+    sockaddr_gen iiAddress;
+    sockaddr_gen iiBroadcastAddress;
+    sockaddr_gen iiNetmask;
+} INTERFACE_INFO, *LPINTERFACE_INFO;
+
+/* Variable-sized: iAddressCount entries follow (SIZEOF_SOCKET_ADDRESS_LIST below); each
+ * lpSockaddr points into the same buffer, after the array. */
+typedef struct _SOCKET_ADDRESS_LIST {
+    int32_t iAddressCount;
+    SOCKET_ADDRESS Address[1];
+} SOCKET_ADDRESS_LIST, *PSOCKET_ADDRESS_LIST, *LPSOCKET_ADDRESS_LIST;
 
 struct tcp_keepalive {
     uint32_t onoff;
@@ -714,5 +745,10 @@ typedef struct _WSPUPCALLTABLE {
 #define IFF_LOOPBACK               0x00000004
 #define IFF_POINTTOPOINT           0x00000008
 #define IFF_MULTICAST              0x00000010
+
+/* Bytes a SOCKET_ADDRESS_LIST of n entries takes before its sockaddrs (ws2def.h; Windows
+ * spells the offset FIELD_OFFSET, a LONG). */
+#define SIZEOF_SOCKET_ADDRESS_LIST(AddressCount) \
+    ((LONG)offsetof(SOCKET_ADDRESS_LIST, Address) + (AddressCount) * sizeof(SOCKET_ADDRESS))
 
 #endif /* WSEMU_WINABI_H */
