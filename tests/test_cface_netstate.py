@@ -189,8 +189,6 @@ def test_routing_query_through_a_c_lsp(layered):
     assert _numbers(lines["route4_short"]) == [W.SOCKET_ERROR, W.WSAEFAULT, 16]
 
 
-@pytest.mark.xfail(strict=True, reason="wsemu.spi.cprovider.WSPIoctl reports a C provider's untouched "
-                   "lpcbBytesReturned as 0 (its fresh counter) on failure, so the app's count is overwritten")
 @pytest.mark.parametrize("label", ["iflist_short", "route4_null_input"])
 def test_failed_ioctl_count_the_base_leaves_alone_is_left_alone_through_a_c_lsp(base, layered, label):
     """On Windows the app's lpcbBytesReturned pointer itself goes down the chain, so a layer

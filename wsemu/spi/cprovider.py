@@ -25,6 +25,8 @@ from wsemu.errors import WSAError
 from wsemu.netstate import layouts
 from wsemu.spi.table import PROC_NAMES, WSPDATA, WSPPROC_TABLE
 
+_UNTOUCHED = 0xFFFFFFFF          # a count no ioctl answers (4 GiB)
+
 INVALID_SOCKET = W.INVALID_SOCKET
 SOCKET_ERROR = W.SOCKET_ERROR
 _OPTION_MAX = 1024         # buffer for a getsockopt without a length (WSAPROTOCOL_INFOW is 628)
@@ -286,14 +288,16 @@ class CTable:
         if cbInBuffer is None:
             cbInBuffer = 0 if lpvInBuffer is None else len(inbuf)
         outbuf = self.ffi.new("char[]", cbOutBuffer) if cbOutBuffer else self.ffi.NULL
-        returned = self.ffi.new("uint32_t *")
+        # A failure may leave the count alone (the app's own counter goes down the chain on
+        # Windows): a value the provider did not write is reported as none.
+        returned = self.ffi.new("uint32_t *", _UNTOUCHED)
         try:
             self._call("WSPIoctl", SOCKET_ERROR, s, dwIoControlCode & 0xFFFFFFFF, inbuf, cbInBuffer, outbuf,
                        cbOutBuffer, returned, self._pointer(lpOverlapped, "WSAOVERLAPPED *"),
                        self._pointer(lpCompletionRoutine, "LPWSAOVERLAPPED_COMPLETION_ROUTINE"),
                        self._pointer(lpThreadId, "WSATHREADID *"))
         except WSAError as err:
-            err.bytes_returned = returned[0]
+            err.bytes_returned = None if returned[0] == _UNTOUCHED else returned[0]
             raise
         if not cbOutBuffer:
             return b""
