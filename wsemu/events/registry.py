@@ -19,8 +19,9 @@ import os
 import select as _select
 import socket as L
 import struct
+import sys
 import threading
-import typing
+from typing import Callable
 
 from wsemu import abi as W
 from wsemu import msgqueue
@@ -323,10 +324,10 @@ def _on_report(fd: int, revents: int) -> None:
 monitor = Monitor(_on_report)
 event_objects.pump = monitor        # a thread waiting on an event runs the reports itself
 _watched: dict[int, Registration] = {}
-_readers: dict[int, "typing.Callable[[], None]"] = {}   # other fds in the epoll: their reader
+_readers: dict[int, Callable[[], None]] = {}   # other fds in the epoll: their reader
 
 
-def watch_reader(fd: int, reader) -> None:
+def watch_reader(fd: int, reader: Callable[[], None]) -> None:
     """Put a descriptor of wsemu's own in the monitor's epoll (the netstate listener):
     ``reader()`` runs, on a draining thread, whenever it has news."""
     _readers[fd] = reader
@@ -664,7 +665,6 @@ _INODE = struct.Struct("@Q")
 
 def stop() -> None:
     """The last WSACleanup: no socket is left to watch."""
-    import sys
     netstate = sys.modules.get("wsemu.netstate.live")
     if netstate is not None:
         netstate.live.close()          # (its listener is in the monitor's epoll)
