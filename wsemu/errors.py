@@ -292,3 +292,11 @@ def get_last_error() -> int:
 
 def set_last_error(code: int) -> None:
     _last.code = code
+
+
+def ioctl_failure(code: int, bytes_returned: int | None = None) -> WSAError:
+    """A WSPIoctl failure that also says what lpcbBytesReturned holds (None: left alone);
+    the C boundaries write it."""
+    err = WSAError(code)
+    err.bytes_returned = bytes_returned
+    return err

@@ -13,7 +13,7 @@ import uuid
 from typing import Callable
 
 from wsemu import abi as W
-from wsemu.errors import WSAError
+from wsemu.errors import WSAError, ioctl_failure
 from wsemu.spi import netioctl
 from wsemu.spi.descriptor import Descriptor
 
@@ -38,29 +38,21 @@ EXTENSION_FUNCTIONS: dict[uuid.UUID, int] = {
 EXTENSION_HANDLE_BASE = 0x57530000   # "WS" + index: never a valid pointer in this process
 
 
-def _fault(bytes_returned: int | None = None) -> WSAError:
-    err = WSAError(W.WSAEFAULT)
-    err.bytes_returned = bytes_returned
-    return err
-
-
 def _need_in(inbuf: bytes | None, size: int, bytes_returned: int | None = None) -> bytes:
     if inbuf is None or len(inbuf) < size:
-        raise _fault(bytes_returned)
+        raise ioctl_failure(W.WSAEFAULT, bytes_returned)
     return inbuf
 
 
 def _need_out(cb_out: int, size: int) -> None:
     if cb_out < size:
-        raise _fault()
+        raise ioctl_failure(W.WSAEFAULT)
 
 
 def _fionbio(provider, desc: Descriptor, inbuf: bytes | None, cb_out: int) -> bytes:
     value = _U32.unpack_from(_need_in(inbuf, 4))[0]
     if not value and desc.state.events is not None and desc.state.events.mask:
-        err = WSAError(W.WSAEINVAL)          # event selection forces non-blocking (item 168)
-        err.bytes_returned = 0
-        raise err
+        raise ioctl_failure(W.WSAEINVAL, 0)  # event selection forces non-blocking (item 168)
     desc.set_nonblocking(bool(value))
     return b""
 
@@ -171,9 +163,7 @@ def control(provider, desc: Descriptor, code: int, inbuf: bytes | None, cb_in: i
     handler = HANDLERS.get(code)
     if handler is None or overlapped is not None or completion is not None:
         # Unknown codes, and overlapped ioctls until overlapped I/O exists (item 178).
-        err = WSAError(W.WSAEOPNOTSUPP)
-        err.bytes_returned = 0
-        raise err
+        raise ioctl_failure(W.WSAEOPNOTSUPP, 0)
     try:
         return handler(provider, desc, inbuf, cb_out if cb_out is not None else 0)
     except OSError as exc:

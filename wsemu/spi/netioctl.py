@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from wsemu import abi as W
 from wsemu import sockaddr
-from wsemu.errors import WSAError
+from wsemu.errors import ioctl_failure
 from wsemu.events import registry
 from wsemu.events import state as S
 from wsemu.netstate import layouts, tables
@@ -22,15 +22,9 @@ from wsemu.netstate.live import live
 from wsemu.spi.descriptor import Descriptor
 
 
-def _error(code: int, bytes_returned: int | None = None) -> WSAError:
-    err = WSAError(code)
-    err.bytes_returned = bytes_returned
-    return err
-
-
 def _fits(data: bytes, cb_out: int, tell_size: bool) -> bytes:
     if cb_out < len(data):
-        raise _error(W.WSAEFAULT, len(data) if tell_size else None)
+        raise ioctl_failure(W.WSAEFAULT, len(data) if tell_size else None)
     return data
 
 
@@ -46,10 +40,10 @@ def address_list_query(provider, desc: Descriptor, inbuf: bytes | None, cb_out: 
 
 def _destination(desc: Descriptor, inbuf: bytes | None) -> tuple:
     if inbuf is None:
-        raise _error(W.WSAEFAULT)
+        raise ioctl_failure(W.WSAEFAULT)
     family, address = sockaddr.decode(inbuf)
     if family != desc.family:
-        raise _error(W.WSAEINVAL)
+        raise ioctl_failure(W.WSAEINVAL)
     return address
 
 
@@ -60,10 +54,10 @@ def _is_wildcard(address: tuple) -> bool:
 def routing_interface_query(provider, desc: Descriptor, inbuf: bytes | None, cb_out: int) -> bytes:
     destination = _destination(desc, inbuf)
     if _is_wildcard(destination):
-        raise _error(W.WSAEINVAL)         # (Linux would answer for the local host)
+        raise ioctl_failure(W.WSAEINVAL)         # (Linux would answer for the local host)
     answer = live.route_source(desc.family, destination)
     if isinstance(answer, int):
-        raise _error(answer)
+        raise ioctl_failure(answer)
     return _fits(sockaddr.encode(desc.family, answer), cb_out, tell_size=True)
 
 
@@ -72,7 +66,7 @@ def _await_change(desc: Descriptor, call: S.Call, event: int, kinds: int, destin
     if desc.is_nonblocking():
         live.watch((desc, event), kinds, desc.family, destination,
                    lambda: registry.network_changed(desc, event))
-        raise _error(W.WSAEWOULDBLOCK, 0)
+        raise ioctl_failure(W.WSAEWOULDBLOCK, 0)
     live.wait(desc, kinds, desc.family, destination)
     return b""
 
